@@ -1,0 +1,174 @@
+/**
+ * The wire vocabulary: every reply, event and greeting the server sends, and
+ * the human texts they carry. Pure: builds values and encodes lines, no I/O.
+ *
+ * Each request gets exactly one reply line: a JSON object with a boolean `ok`
+ * and a human `mensaje`. Event lines (order finished) carry `evento` and never
+ * `ok`, so a client can always tell the two apart.
+ *
+ * @module
+ */
+
+/** Why a request failed; clients branch on this, never on `mensaje`. */
+export type Codigo =
+  | "limite"
+  | "json_invalido"
+  | "pedido_invalido"
+  | "demasiado_grande"
+  | "no_encontrado"
+  | "interno"
+  | "apagando"
+  | "demasiadas_conexiones"
+  | "inactivo";
+
+/** Every failure code, in the order README documents them. */
+export const CODIGOS: readonly Codigo[] = [
+  "limite",
+  "json_invalido",
+  "pedido_invalido",
+  "demasiado_grande",
+  "no_encontrado",
+  "interno",
+  "apagando",
+  "demasiadas_conexiones",
+  "inactivo",
+];
+
+/** The seed's words, kept so that people and old scripts recognise them. */
+export const TEXTOS = {
+  limite: "❌ Límite de pedidos alcanzado. Intente más tarde.",
+  json_invalido: "❌ JSON inválido",
+  pedido_invalido: "❌ Pedido inválido",
+  demasiado_grande: "❌ Mensaje demasiado grande",
+  no_encontrado: "❌ Pedido no encontrado",
+  interno: "❌ Error interno del servidor. Intente más tarde.",
+  apagando: "❌ El servidor se está apagando. Intente más tarde.",
+  demasiadas_conexiones: "❌ Demasiadas conexiones. Intente más tarde.",
+  inactivo: "❌ Conexión cerrada por inactividad",
+} as const satisfies Record<Codigo, string>;
+
+/** States an order goes through, as stored and as sent. */
+export type Estado = "en cola" | "en proceso" | "listo" | "fallido";
+
+/** An order's public record: what `estado` replies and `terminado` events carry. */
+export interface OrderView {
+  id: number;
+  cliente: string;
+  productos: string[];
+  direccion: string;
+  estado: Estado;
+  fecha_recibido: string;
+  fecha_inicio: string | null;
+  fecha_fin: string | null;
+  duracion: number | null;
+  worker: number | null;
+  intentos: number;
+  motivo_fallo: string | null;
+}
+
+/** A successful reply; extra fields depend on the request. */
+export interface OkReply {
+  ok: true;
+  mensaje: string;
+  id?: number;
+  duplicado?: boolean;
+  pedido?: OrderView;
+  estadisticas?: unknown;
+}
+
+/** A failed request. `errores` maps a field path to what is wrong with it. */
+export interface ErrorReply {
+  ok: false;
+  codigo: Codigo;
+  mensaje: string;
+  errores?: Record<string, string>;
+}
+
+/** One reply line. */
+export type Reply = OkReply | ErrorReply;
+
+/** The line sent when an order a client asked to follow reaches a final state. */
+export interface FinishedEvent {
+  evento: "terminado";
+  id: number;
+  estado: "listo" | "fallido";
+  mensaje: string;
+  pedido: OrderView;
+}
+
+/** The first line on every connection. */
+export interface Greeting {
+  ok: true;
+  tipo: "bienvenida";
+  mensaje: string;
+  version: string;
+  capacidad: { max: number; libres: number };
+}
+
+/** Legacy clients read the greeting with one 1024-byte read, so it must fit. */
+export const MAX_GREETING_BYTES = 1024;
+
+const EXAMPLE_ORDER =
+  '{"cliente": "Ana", "productos": ["pan", "leche"], "direccion": "Calle Falsa 123"}';
+
+/**
+ * Builds the greeting line's value.
+ *
+ * @example
+ * ```ts
+ * const line = encodeLine(greeting({ max: 6, libres: 6 }, "1.0.0"));
+ * ```
+ */
+export function greeting(capacidad: { max: number; libres: number }, version: string): Greeting {
+  return {
+    ok: true,
+    tipo: "bienvenida",
+    mensaje:
+      `👋 Bienvenido al sistema de pedidos. Envíe su pedido en JSON, por ejemplo: ${EXAMPLE_ORDER}`,
+    version,
+    capacidad,
+  };
+}
+
+/** The reply to an admitted order (or to a resent idempotency key). */
+export function accepted(id: number, duplicado = false): OkReply {
+  return duplicado
+    ? { ok: true, id, duplicado: true, mensaje: `✅ Pedido ya registrado #${id}` }
+    : { ok: true, id, mensaje: `✅ Pedido encolado #${id}` };
+}
+
+/**
+ * A failure reply with the code's standard text, optionally followed by detail.
+ *
+ * @example
+ * ```ts
+ * failure("json_invalido", "se esperaba un objeto JSON").mensaje;
+ * // "❌ JSON inválido: se esperaba un objeto JSON"
+ * ```
+ */
+export function failure(
+  codigo: Codigo,
+  detalle?: string,
+  errores?: Record<string, string>,
+): ErrorReply {
+  const mensaje = detalle ? `${TEXTOS[codigo]}: ${detalle}` : TEXTOS[codigo];
+  return errores ? { ok: false, codigo, mensaje, errores } : { ok: false, codigo, mensaje };
+}
+
+/** The reply to a status query. */
+export function statusReply(pedido: OrderView): OkReply {
+  return { ok: true, mensaje: `📦 Pedido #${pedido.id}: ${pedido.estado}`, pedido };
+}
+
+/** The event line for an order that reached `listo` or `fallido`. */
+export function finishedEvent(pedido: OrderView & { estado: "listo" | "fallido" }): FinishedEvent {
+  const mensaje = pedido.estado === "listo"
+    ? `✅ Pedido #${pedido.id} listo en ${pedido.duracion?.toFixed(3)} s`
+    : `❌ Pedido #${pedido.id} fallido: ${pedido.motivo_fallo ?? "sin motivo"}`;
+  return { evento: "terminado", id: pedido.id, estado: pedido.estado, mensaje, pedido };
+}
+
+/** Serialises one protocol value as a line. */
+export function encodeLine(value: Reply | FinishedEvent | Greeting): string {
+  return JSON.stringify(value) + "\n";
+}

@@ -1,0 +1,143 @@
+/**
+ * What a valid request is, shared by the server and the client so that both
+ * judge an order the same way. Every outside value passes through zod here.
+ *
+ * @module
+ */
+import { z } from "zod";
+
+/** Longest accepted `cliente`, in characters. A person's or shop's name fits easily. */
+export const MAX_CLIENTE = 200;
+/** Longest accepted `direccion`, in characters: a full postal address with notes. */
+export const MAX_DIRECCION = 500;
+/** Longest accepted product name, in characters. */
+export const MAX_PRODUCTO = 200;
+/** Most products in one order; a larger basket is split by the shop into several orders. */
+export const MAX_PRODUCTOS = 100;
+/** Longest idempotency key: room for a UUID or a ULID with a prefix. */
+export const MAX_CLAVE = 128;
+
+// C0 and C1 control characters (NUL, ESC, ...) have no place in a name or an
+// address, and refusing them keeps terminal escape sequences out of logs.
+const CONTROL_CHARACTERS = /\p{Cc}/u;
+
+function typeError(field: string, expected: string) {
+  return (issue: { input?: unknown }) =>
+    issue.input === undefined ? `falta ${field}` : `${field} debe ser ${expected}`;
+}
+
+function text(field: string, max: number) {
+  return z.string({ error: typeError(field, "un texto") })
+    .trim()
+    .min(1, { error: `${field} no puede estar vacío` })
+    .max(max, { error: `${field} admite como máximo ${max} caracteres` })
+    .refine((value) => !CONTROL_CHARACTERS.test(value), {
+      error: `${field} contiene caracteres de control`,
+    });
+}
+
+/** An order as a client sends it (after `dirección` is folded into `direccion`). */
+export const orderSchema = z.strictObject({
+  tipo: z.literal("pedido").optional(),
+  cliente: text("cliente", MAX_CLIENTE),
+  productos: z.array(text("el producto", MAX_PRODUCTO), {
+    error: typeError("productos", "una lista de textos"),
+  })
+    .min(1, { error: "productos debe tener al menos un producto" })
+    .max(MAX_PRODUCTOS, { error: `productos admite como máximo ${MAX_PRODUCTOS} productos` }),
+  direccion: text("direccion", MAX_DIRECCION),
+  clave: text("clave", MAX_CLAVE).optional(),
+  avisar: z.boolean({ error: typeError("avisar", "true o false") }).optional(),
+});
+
+/** A validated order. */
+export type Order = z.infer<typeof orderSchema>;
+
+const statusSchema = z.strictObject({
+  tipo: z.literal("estado"),
+  id: z.number({ error: typeError("id", "un número") })
+    .int({ error: "id debe ser un entero" })
+    .positive({ error: "id debe ser positivo" })
+    .max(Number.MAX_SAFE_INTEGER, { error: "id es demasiado grande" }),
+});
+
+const statisticsSchema = z.strictObject({ tipo: z.literal("estadisticas") });
+
+/** Every request a client may send, by `tipo`; a message without `tipo` is an order. */
+export type Request =
+  | ({ tipo: "pedido" } & Order)
+  | z.infer<typeof statusSchema>
+  | z.infer<typeof statisticsSchema>;
+
+/** The request kinds, for help texts and error messages. */
+export const TIPOS = ["pedido", "estado", "estadisticas"] as const;
+
+/** The outcome of validating one message. */
+export type Validation =
+  | { ok: true; request: Request }
+  | { ok: false; errores: Record<string, string> };
+
+/**
+ * Validates a decoded JSON object as a request.
+ *
+ * @example
+ * ```ts
+ * const result = parseRequest({ cliente: " Ana ", productos: ["pan"], dirección: "Calle 1" });
+ * // { ok: true, request: { tipo: "pedido", cliente: "Ana", productos: ["pan"], direccion: "Calle 1" } }
+ * ```
+ */
+export function parseRequest(message: Record<string, unknown>): Validation {
+  const tipo = message.tipo ?? "pedido";
+  switch (tipo) {
+    case "pedido":
+      return parseOrder(message);
+    case "estado":
+      return fromZod(statusSchema.safeParse(message));
+    case "estadisticas":
+      return fromZod(statisticsSchema.safeParse(message));
+    default:
+      return {
+        ok: false,
+        errores: { tipo: `tipo desconocido; use uno de: ${TIPOS.join(", ")}` },
+      };
+  }
+}
+
+/**
+ * Validates an order. Accepts the seed's accented key `dirección` as well as
+ * `direccion`, but not both at once.
+ */
+export function parseOrder(message: Record<string, unknown>): Validation {
+  let input = message;
+  if (Object.hasOwn(message, "dirección")) {
+    if (Object.hasOwn(message, "direccion")) {
+      return { ok: false, errores: { direccion: "envíe direccion o dirección, no ambos" } };
+    }
+    const { ["dirección"]: direccion, ...rest } = message;
+    input = { ...rest, direccion };
+  }
+  const result = orderSchema.safeParse(input);
+  if (!result.success) return { ok: false, errores: describeIssues(result.error.issues) };
+  return { ok: true, request: { ...result.data, tipo: "pedido" } };
+}
+
+function fromZod(
+  result: z.ZodSafeParseResult<Request>,
+): Validation {
+  return result.success
+    ? { ok: true, request: result.data }
+    : { ok: false, errores: describeIssues(result.error.issues) };
+}
+
+function describeIssues(issues: readonly z.core.$ZodIssue[]): Record<string, string> {
+  const errores: Record<string, string> = {};
+  for (const issue of issues) {
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) errores[key] = "campo desconocido";
+      continue;
+    }
+    const path = issue.path.map(String).join(".") || "pedido";
+    errores[path] ??= issue.message;
+  }
+  return errores;
+}

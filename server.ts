@@ -1,0 +1,87 @@
+/**
+ * `pedidos-server`: the order server's command line.
+ *
+ * ```sh
+ * deno task server --max 6
+ * deno task server stats --db pedidos.db
+ * ```
+ *
+ * @module
+ */
+import { usage, UsageError } from "./lib/cli.ts";
+import { parseServerArgs, SERVER_FLAGS } from "./lib/config.ts";
+import { startServer } from "./lib/server.ts";
+import { renderReport, snapshotFromRows } from "./lib/stats.ts";
+import { openReadOnlyStore } from "./lib/store.ts";
+import { versionLine } from "./lib/version.ts";
+
+export { type RunningServer, startServer } from "./lib/server.ts";
+
+const PROGRAM = "pedidos-server";
+
+const HELP_EXTRA = `
+Subcomandos:
+  stats --db RUTA   muestra las estadísticas de una base de datos (solo lectura)
+
+Señales: SIGINT o SIGTERM apagan el servidor de forma ordenada e imprimen las estadísticas.
+Códigos de salida: 0 apagado normal, 1 error al arrancar, 2 uso incorrecto.
+`;
+
+async function main(args: string[]): Promise<number> {
+  const command = parseServerArgs(args);
+  switch (command.kind) {
+    case "help":
+      console.log(
+        usage(
+          `${PROGRAM} [stats] [opciones]`,
+          "Servidor de pedidos: recibe pedidos JSON por TCP (IPv4 e IPv6), los guarda en SQLite y los procesa en paralelo.",
+          SERVER_FLAGS,
+          HELP_EXTRA,
+        ),
+      );
+      return 0;
+    case "version":
+      console.log(versionLine(PROGRAM));
+      return 0;
+    case "stats": {
+      const store = openReadOnlyStore(command.db);
+      try {
+        console.log(renderReport(snapshotFromRows(store.rows())));
+      } finally {
+        store.close();
+      }
+      return 0;
+    }
+    case "serve": {
+      // Listen for signals before start-up, so that one arriving while the
+      // server starts still ends in an orderly shutdown.
+      const { promise: signalled, resolve } = Promise.withResolvers<Deno.Signal>();
+      const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+      const handlers = signals.map((signal) => {
+        const handler = () => resolve(signal);
+        Deno.addSignalListener(signal, handler);
+        return [signal, handler] as const;
+      });
+      const server = await startServer(command.config);
+      const signal = await signalled;
+      console.error(`${PROGRAM}: ${signal} recibida, apagando…`);
+      // Further signals land in the same resolved promise: the drain is
+      // already bounded by --drain-ms, so a second signal does not cut it short.
+      const summary = await server.shutdown();
+      for (const [name, handler] of handlers) Deno.removeSignalListener(name, handler);
+      console.log(renderReport(summary.snapshot));
+      return 0;
+    }
+  }
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`${PROGRAM}: error: ${message}`);
+    if (error instanceof UsageError) console.error(`Pruebe '${PROGRAM} --help'.`);
+    Deno.exit(error instanceof UsageError ? 2 : 1);
+  }
+}
