@@ -130,14 +130,16 @@ function fromZod(
 }
 
 function describeIssues(issues: readonly z.core.$ZodIssue[]): Record<string, string> {
-  const errores: Record<string, string> = {};
+  // A Map, then fromEntries: a field named "__proto__" becomes an own key
+  // like any other instead of touching a prototype.
+  const errores = new Map<string, string>();
   for (const issue of issues) {
     if (issue.code === "unrecognized_keys") {
-      for (const key of issue.keys) errores[key] = "campo desconocido";
+      for (const key of issue.keys) errores.set(key, "campo desconocido");
       continue;
     }
     const path = issue.path.map(String).join(".") || "pedido";
-    errores[path] ??= issue.message;
+    if (!errores.has(path)) errores.set(path, issue.message);
   }
-  return errores;
+  return Object.fromEntries(errores);
 }

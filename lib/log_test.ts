@@ -1,0 +1,28 @@
+import assert from "node:assert/strict";
+import { createLogger, escapeControl } from "./log.ts";
+
+Deno.test("escapeControl makes terminal escapes and line breaks visible", () => {
+  assert.equal(
+    escapeControl("Ana\x1b[2J\r\nB\u0085\u2028"),
+    "Ana\\u001b[2J\\u000d\\u000aB\\u0085\\u2028",
+  );
+  assert.equal(escapeControl("Ñandú 🍕 \u200f"), "Ñandú 🍕 \u200f");
+});
+
+Deno.test("log levels decide what is written, and every line is escaped", () => {
+  for (
+    const [level, expected] of [
+      ["quiet", ["p: error: e", "p: aviso: w"]],
+      ["normal", ["p: error: e", "p: aviso: w", "p: i"]],
+      ["verbose", ["p: error: e", "p: aviso: w", "p: i", "p: d\\u001b"]],
+    ] as const
+  ) {
+    const lines: string[] = [];
+    const log = createLogger(level, "p", (line) => lines.push(line));
+    log.error("e");
+    log.warn("w");
+    log.info("i");
+    log.debug("d\x1b");
+    assert.deepEqual(lines, expected, level);
+  }
+});

@@ -1,0 +1,116 @@
+import assert from "node:assert/strict";
+import { MAX_CLIENTE, MAX_PRODUCTOS, parseOrder, parseRequest } from "./schema.ts";
+
+const valid = { cliente: "Ana", productos: ["pan", "leche"], direccion: "Calle Falsa 123" };
+
+Deno.test("a valid order is accepted, trimmed, and typed as pedido", () => {
+  const result = parseRequest({ cliente: "  Ana ", productos: [" pan"], direccion: "Calle 1 " });
+  assert.deepEqual(result, {
+    ok: true,
+    request: { tipo: "pedido", cliente: "Ana", productos: ["pan"], direccion: "Calle 1" },
+  });
+});
+
+Deno.test("the seed's accented key dirección is accepted, but not together with direccion", () => {
+  const { direccion, ...rest } = valid;
+  const accented = parseOrder({ ...rest, "dirección": direccion });
+  assert.equal(
+    accented.ok && accented.request.tipo === "pedido" && accented.request.direccion,
+    direccion,
+  );
+  const both = parseOrder({ ...valid, "dirección": "otra" });
+  assert.equal(both.ok, false);
+  assert.match(!both.ok ? both.errores.direccion ?? "" : "", /no ambos/);
+});
+
+Deno.test("unknown fields are rejected, each named", () => {
+  const result = parseRequest({ ...valid, precio: 3, __proto__x: 1 });
+  assert.deepEqual(result, {
+    ok: false,
+    errores: { precio: "campo desconocido", __proto__x: "campo desconocido" },
+  });
+});
+
+Deno.test("a __proto__ key from JSON is an unknown field, not a prototype change", () => {
+  const result = parseRequest(
+    JSON.parse(`{"cliente":"A","productos":["p"],"direccion":"d","__proto__":{"x":1}}`),
+  );
+  assert.deepEqual(result, {
+    ok: false,
+    errores: Object.fromEntries([["__proto__", "campo desconocido"]]),
+  });
+  assert.equal(({} as Record<string, unknown>).x, undefined);
+});
+
+Deno.test("missing, empty, blank and wrongly typed fields each get their own error", () => {
+  const result = parseRequest({ cliente: "   ", productos: [1, ""], direccion: 7 });
+  assert.deepEqual(result, {
+    ok: false,
+    errores: {
+      cliente: "cliente no puede estar vacío",
+      "productos.0": "el producto debe ser un texto",
+      "productos.1": "el producto no puede estar vacío",
+      direccion: "direccion debe ser un texto",
+    },
+  });
+  assert.deepEqual(parseRequest({}), {
+    ok: false,
+    errores: {
+      cliente: "falta cliente",
+      productos: "falta productos",
+      direccion: "falta direccion",
+    },
+  });
+});
+
+Deno.test("product count and string lengths are bounded", () => {
+  const none = parseRequest({ ...valid, productos: [] });
+  assert.equal(!none.ok && none.errores.productos, "productos debe tener al menos un producto");
+  const many = parseRequest({ ...valid, productos: Array(MAX_PRODUCTOS + 1).fill("x") });
+  assert.match(!many.ok ? many.errores.productos ?? "" : "", /como máximo 100/);
+  assert.equal(parseRequest({ ...valid, productos: Array(MAX_PRODUCTOS).fill("x") }).ok, true);
+  const long = parseRequest({ ...valid, cliente: "x".repeat(MAX_CLIENTE + 1) });
+  assert.match(!long.ok ? long.errores.cliente ?? "" : "", /como máximo 200/);
+});
+
+Deno.test("control characters are refused; other Unicode is kept as sent", () => {
+  for (const cliente of ["A\u0000B", "A\u001b[2JB", "A\u0085B", "A\tB"]) {
+    const result = parseRequest({ ...valid, cliente });
+    assert.equal(!result.ok && result.errores.cliente, "cliente contiene caracteres de control");
+  }
+  const unicode = "Ñandú \u200fשלום\u200f e\u0301 🍕";
+  const result = parseRequest({ ...valid, cliente: unicode });
+  assert.equal(result.ok && result.request.tipo === "pedido" && result.request.cliente, unicode);
+});
+
+Deno.test("status and statistics requests are validated by tipo", () => {
+  assert.deepEqual(parseRequest({ tipo: "estado", id: 42 }), {
+    ok: true,
+    request: { tipo: "estado", id: 42 },
+  });
+  assert.deepEqual(parseRequest({ tipo: "estado", id: 0 }), {
+    ok: false,
+    errores: { id: "id debe ser positivo" },
+  });
+  assert.deepEqual(parseRequest({ tipo: "estado" }), { ok: false, errores: { id: "falta id" } });
+  assert.deepEqual(parseRequest({ tipo: "estadisticas" }), {
+    ok: true,
+    request: { tipo: "estadisticas" },
+  });
+  assert.deepEqual(parseRequest({ tipo: "estadisticas", extra: 1 }), {
+    ok: false,
+    errores: { extra: "campo desconocido" },
+  });
+  const unknown = parseRequest({ tipo: "borrar" });
+  assert.match(!unknown.ok ? unknown.errores.tipo ?? "" : "", /tipo desconocido/);
+});
+
+Deno.test("optional clave and avisar are validated", () => {
+  const result = parseRequest({ ...valid, clave: " k-1 ", avisar: true });
+  assert.equal(result.ok && result.request.tipo === "pedido" && result.request.clave, "k-1");
+  const bad = parseRequest({ ...valid, clave: "", avisar: "sí" });
+  assert.deepEqual(!bad.ok && bad.errores, {
+    clave: "clave no puede estar vacío",
+    avisar: "avisar debe ser true o false",
+  });
+});

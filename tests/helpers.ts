@@ -1,0 +1,299 @@
+/**
+ * Test harness: real servers on ephemeral ports, real TCP clients, real
+ * database files in temporary folders. Everything here is disposable with
+ * `await using`, so Deno's resource sanitizers stay on in every test.
+ *
+ * @module
+ */
+import { DatabaseSync } from "node:sqlite";
+import { type ServerConfig } from "../lib/config.ts";
+import { DEFAULTS } from "../lib/config.ts";
+import { createLogger, type Logger } from "../lib/log.ts";
+import { type RunningServer, type ServerOverrides, startServer } from "../lib/server.ts";
+
+/** The repository root, for spawning the real entry points. */
+export const ROOT = new URL("../", import.meta.url);
+/** Loopback on both families: every protocol test runs over each. */
+export const LOOPBACKS = ["127.0.0.1", "::1"] as const;
+
+/** A logger that keeps its lines for assertions instead of printing them. */
+export function memoryLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  return Object.assign(createLogger("verbose", "pedidos", (line) => lines.push(line)), { lines });
+}
+
+/** A temporary folder removed on dispose. */
+export async function tempDir(): Promise<AsyncDisposable & { path: string }> {
+  const path = await Deno.makeTempDir({ prefix: "pedidos-test-" });
+  return {
+    path,
+    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),
+  };
+}
+
+/** An in-process server with its own temporary database. */
+export interface TestServer extends AsyncDisposable {
+  server: RunningServer;
+  port: number;
+  db: string;
+  log: Logger & { lines: string[] };
+}
+
+/**
+ * Starts a server in-process on an ephemeral port, bound to both loopbacks,
+ * with a fresh database (or `config.db`), short work and quiet logs.
+ */
+export async function startTestServer(
+  config: Partial<ServerConfig> = {},
+  overrides: ServerOverrides = {},
+): Promise<TestServer> {
+  const dir = config.db ? undefined : await Deno.makeTempDir({ prefix: "pedidos-test-" });
+  const db = config.db ?? `${dir}/pedidos.db`;
+  const log = memoryLogger();
+  const server = await startServer({
+    ...DEFAULTS,
+    hosts: [...LOOPBACKS],
+    port: 0,
+    workMs: 20,
+    drainMs: 2000,
+    ...config,
+    db,
+  }, { log, ...overrides });
+  return {
+    server,
+    port: server.port,
+    db,
+    log,
+    async [Symbol.asyncDispose]() {
+      await server.shutdown();
+      if (dir) await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A raw protocol client: send bytes, read lines. */
+export class TestClient implements AsyncDisposable {
+  readonly conn: Deno.TcpConn;
+  #buffer = "";
+  #closed = false;
+
+  private constructor(conn: Deno.TcpConn) {
+    this.conn = conn;
+  }
+
+  /** Connects; does not read the greeting (see `greeting()`). */
+  static async connect(port: number, hostname: string = "127.0.0.1"): Promise<TestClient> {
+    return new TestClient(await Deno.connect({ hostname, port }));
+  }
+
+  /** Connects and reads the greeting line. */
+  static async open(
+    port: number,
+    hostname: string = "127.0.0.1",
+  ): Promise<TestClient & { bienvenida: Record<string, unknown> }> {
+    const client = await TestClient.connect(port, hostname);
+    const bienvenida = await client.readJson();
+    return Object.assign(client, { bienvenida });
+  }
+
+  /** Sends a string, bytes, or a value as compact JSON (no newline added). */
+  async send(data: string | Uint8Array | object): Promise<void> {
+    const bytes = data instanceof Uint8Array
+      ? data
+      : encoder.encode(typeof data === "string" ? data : JSON.stringify(data));
+    let written = 0;
+    while (written < bytes.length) written += await this.conn.write(bytes.subarray(written));
+  }
+
+  /** Sends one value as an NDJSON line. */
+  sendLine(value: object): Promise<void> {
+    return this.send(JSON.stringify(value) + "\n");
+  }
+
+  /** Reads one line (without its newline), or null at end of stream. */
+  async readLine(timeoutMs = 10_000): Promise<string | null> {
+    const deadline = Date.now() + timeoutMs;
+    const chunk = new Uint8Array(65536);
+    while (!this.#buffer.includes("\n")) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new Error(`no line within ${timeoutMs} ms`);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), remaining);
+      });
+      const result = await Promise.race([this.conn.read(chunk), timeout]).finally(() =>
+        clearTimeout(timer)
+      );
+      if (result === "timeout") throw new Error(`no line within ${timeoutMs} ms`);
+      if (result === null) {
+        if (this.#buffer === "") return null;
+        const rest = this.#buffer;
+        this.#buffer = "";
+        return rest;
+      }
+      this.#buffer += decoder.decode(chunk.subarray(0, result), { stream: true });
+    }
+    const index = this.#buffer.indexOf("\n");
+    const line = this.#buffer.slice(0, index);
+    this.#buffer = this.#buffer.slice(index + 1);
+    return line;
+  }
+
+  /** Reads one line and parses it as JSON; fails on end of stream. */
+  async readJson(timeoutMs?: number): Promise<Record<string, unknown>> {
+    const line = await this.readLine(timeoutMs);
+    if (line === null) throw new Error("connection closed before a reply");
+    return JSON.parse(line);
+  }
+
+  /** Reads `count` JSON lines. */
+  async readJsons(count: number, timeoutMs?: number): Promise<Record<string, unknown>[]> {
+    const replies = [];
+    for (let i = 0; i < count; i++) replies.push(await this.readJson(timeoutMs));
+    return replies;
+  }
+
+  /** Sends an order line and reads its reply. */
+  async request(value: object): Promise<Record<string, unknown>> {
+    await this.sendLine(value);
+    return this.readJson();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.conn.close();
+    } catch {
+      // The server closed it first.
+    }
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+}
+
+/** A valid order, with overrides. */
+export function order(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    cliente: "Ana",
+    productos: ["pan", "leche"],
+    direccion: "Calle Falsa 123",
+    ...overrides,
+  };
+}
+
+/** Runs a read-only query against a database file (as another tool would). */
+export function queryDb<T = Record<string, unknown>>(
+  path: string,
+  sql: string,
+  ...params: (string | number | null)[]
+): T[] {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    return db.prepare(sql).all(...params) as T[];
+  } finally {
+    db.close();
+  }
+}
+
+/** Polls `check` until it returns a truthy value, or fails after `timeoutMs`. */
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** A server running as a child process (for signals, crashes and the CLI). */
+export interface ServerProcess extends AsyncDisposable {
+  child: Deno.ChildProcess;
+  port: number;
+  /** Addresses from the start-up log. */
+  addresses: string[];
+  /** Everything the process wrote to stderr so far. */
+  stderr(): string;
+  /** Waits for exit; returns the code and the full stdout. */
+  exited(): Promise<{ code: number; stdout: string; stderr: string }>;
+  kill(signal: Deno.Signal): void;
+}
+
+/** Flags the `server` task runs with; kept in one place for child processes. */
+export const SERVER_PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write"];
+
+/**
+ * Spawns `server.ts` with the given flags (port 0 and loopback hosts unless
+ * given) and waits until it logs its addresses.
+ */
+export async function spawnServer(args: string[], timeoutMs = 20_000): Promise<ServerProcess> {
+  const fullArgs = [...args];
+  if (!args.includes("--port")) fullArgs.push("--port", "0");
+  if (!args.includes("--host")) fullArgs.push("--host", "127.0.0.1", "--host", "::1");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...SERVER_PERMISSIONS, new URL("server.ts", ROOT).pathname, ...fullArgs],
+    cwd: new URL(".", ROOT).pathname,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let stderr = "";
+  let stdout = "";
+  const stderrDone = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
+    new WritableStream({ write: (text) => void (stderr += text) }),
+  );
+  const stdoutDone = child.stdout.pipeThrough(new TextDecoderStream()).pipeTo(
+    new WritableStream({ write: (text) => void (stdout += text) }),
+  );
+  let exit: Promise<{ code: number; stdout: string; stderr: string }> | undefined;
+  const exited = () =>
+    exit ??= Promise.all([child.status, stderrDone, stdoutDone]).then(([status]) => ({
+      code: status.code,
+      stdout,
+      stderr,
+    }));
+  const handle: ServerProcess = {
+    child,
+    port: 0,
+    addresses: [],
+    stderr: () => stderr,
+    exited,
+    kill: (signal) => {
+      try {
+        child.kill(signal);
+      } catch {
+        // Already gone.
+      }
+    },
+    async [Symbol.asyncDispose]() {
+      handle.kill("SIGKILL");
+      await exited();
+    },
+  };
+  let hasExited = false;
+  exited().then(() => hasExited = true);
+  await waitFor(() => hasExited || /escuchando en .*\n/.test(stderr), "server start-up", timeoutMs);
+  if (hasExited) {
+    const { code } = await exited();
+    throw Object.assign(new Error(`server exited with ${code}: ${stderr.trim()}`), {
+      code,
+      stderr,
+    });
+  }
+  // Give the log a moment to list every address.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  handle.addresses = [...stderr.matchAll(/escuchando en (\S+)/g)].map((m) => m[1]!);
+  handle.port = Number(handle.addresses[0]?.split(":").pop());
+  return handle;
+}
