@@ -1,0 +1,103 @@
+/**
+ * The standalone executables. Building them needs Deno's slim runtime
+ * (denort); where none is at hand the end-to-end test is reported as ignored,
+ * with the reason in its name, and the one-line failure is checked instead.
+ */
+import assert from "node:assert/strict";
+import { missingRuntimeReason } from "../lib/runtime.ts";
+import { queryDb, ROOT, waitFor } from "./helpers.ts";
+
+const decoder = new TextDecoder();
+const root = new URL(".", ROOT).pathname;
+
+function runCompile(args: string[], env: Record<string, string> = {}) {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", "compile", ...args],
+    cwd: root,
+    env: { NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+}
+
+Deno.test("deno task compile without a usable runtime fails in one clear line", async () => {
+  const result = await runCompile([], { DENORT_BIN: "/nonexistent/denort" });
+  assert.equal(result.code, 1);
+  const lines = decoder.decode(result.stderr).trim().split("\n");
+  assert.deepEqual(lines.slice(-1), [
+    "compile: error: DENORT_BIN=/nonexistent/denort no existe o no se puede leer",
+  ]);
+  assert.equal(decoder.decode(result.stderr).includes("Stack backtrace"), false);
+});
+
+Deno.test("deno task compile refuses an unknown target with a usage error", async () => {
+  const result = await runCompile(["--target", "mips-unknown-plan9"]);
+  assert.equal(result.code, 2);
+  assert.match(decoder.decode(result.stderr), /^compile: error: --target: debe ser uno de: /m);
+});
+
+const reason = await missingRuntimeReason();
+
+Deno.test({
+  name: `compiled pedidos-server and pedidos-client serve an order over IPv6 loopback${
+    reason ? ` (skipped: ${reason})` : ""
+  }`,
+  ignore: reason !== undefined,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "pedidos-compile-" });
+    try {
+      const build = await runCompile(["--out", dir]);
+      assert.equal(build.code, 0, decoder.decode(build.stderr));
+      const server = new Deno.Command(`${dir}/pedidos-server`, {
+        args: ["--port", "0", "--host", "::1", "--db", `${dir}/pedidos.db`, "--work-ms", "10"],
+        cwd: "/",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      let log = "";
+      const logDone = server.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
+        new WritableStream({ write: (text) => void (log += text) }),
+      );
+      try {
+        const address = await waitFor(() => log.match(/escuchando en \[::1\]:(\d+)/), "server");
+        const client = await new Deno.Command(`${dir}/pedidos-client`, {
+          args: [
+            "--host",
+            "::1",
+            "--port",
+            address[1]!,
+            "--cliente",
+            "Ana",
+            "--productos",
+            "pan",
+            "--direccion",
+            "Calle 1",
+            "--wait",
+          ],
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        assert.equal(client.code, 0, decoder.decode(client.stderr));
+        assert.match(decoder.decode(client.stdout), /Pedido encolado #1/);
+        const rows = queryDb(`${dir}/pedidos.db`, "SELECT cliente, estado FROM pedidos");
+        assert.deepEqual(rows.map((row) => ({ ...row })), [{ cliente: "Ana", estado: "listo" }]);
+        const version = await new Deno.Command(`${dir}/pedidos-server`, {
+          args: ["--version"],
+          stdout: "piped",
+        }).output();
+        assert.match(
+          decoder.decode(version.stdout),
+          /^pedidos-server \d+\.\d+\.\d+ \(Deno \d+\.\d+\.\d+\)/,
+        );
+      } finally {
+        server.kill("SIGTERM");
+        const status = await server.status;
+        await server.stdout.cancel();
+        await logDone;
+        assert.equal(status.code, 0);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
