@@ -71,6 +71,8 @@ export class OrderService {
   readonly #listeners = new Map<number, OrderListener[]>();
   /** Idempotency keys whose first order is still being committed. */
   readonly #keysInFlight = new Map<string, Promise<Reply>>();
+  /** Final states written but not yet followed by their permit release and notice. */
+  readonly #finishing = new Set<Promise<void>>();
   #closing = false;
 
   constructor(options: OrderServiceOptions) {
@@ -236,6 +238,9 @@ export class OrderService {
     this.beginShutdown();
     const { abandoned, queued } = await this.#pool.drain(drainMs);
     const unwrittenUpdates = this.#committer.close();
+    // Notices read the store, so let every committed final state send its
+    // notice before the store closes.
+    await Promise.all(this.#finishing);
     const snapshot = this.#stats.snapshot({ enCola: queued.length, enProceso: abandoned.length });
     this.#store.close();
     this.#listeners.clear();
@@ -257,21 +262,28 @@ export class OrderService {
 
   /** Records a final state; the permit and the notice wait for the commit. */
   #finish(id: number, update: OrderUpdate) {
-    this.#committer.update(update).then(
+    const finishing: Promise<void> = this.#committer.update(update).then(
       () => {
         this.#permits.get(id)?.release();
         this.#permits.delete(id);
         this.#notify(id);
       },
       () => {},
-    );
+    ).finally(() => this.#finishing.delete(finishing));
+    this.#finishing.add(finishing);
   }
 
   #notify(id: number) {
     const listeners = this.#listeners.get(id);
     if (!listeners) return;
     this.#listeners.delete(id);
-    const order = this.#store.findById(id);
+    let order: OrderView | undefined;
+    try {
+      order = this.#store.findById(id);
+    } catch (error) {
+      this.#log.error(`no se pudo leer el pedido #${id} para avisar: ${error}`);
+      return;
+    }
     if (!order || (order.estado !== "listo" && order.estado !== "fallido")) return;
     const event = finishedEvent({ ...order, estado: order.estado });
     for (const listener of listeners) if (listener.open) listener.notify(event);
