@@ -46,6 +46,8 @@ export class Connection implements OrderListener {
   #writeStartedAt: number | undefined;
   #lastMessageAt = Date.now();
   #watching = new Set<number>();
+  /** Set while replies to a read are being prepared; see `notify`. */
+  #heldEvents: string[] | undefined;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(conn: Deno.Conn, options: ConnectionOptions) {
@@ -68,7 +70,10 @@ export class Connection implements OrderListener {
   notify(event: FinishedEvent): void {
     this.#watching.delete(event.id);
     this.#lastMessageAt = Date.now();
-    this.#send(encodeLine(event));
+    // An event for an order whose reply is still being prepared waits for
+    // that reply, so a client always reads "encolado" before "listo".
+    if (this.#heldEvents) this.#heldEvents.push(encodeLine(event));
+    else this.#send(encodeLine(event));
   }
 
   /** Runs the connection; resolves once it is closed. */
@@ -117,13 +122,16 @@ export class Connection implements OrderListener {
       const frames = framer.push(buffer.subarray(0, count));
       if (frames.length === 0) continue;
       this.#lastMessageAt = Date.now();
+      this.#heldEvents = [];
       const replies = frames.map((frame) => {
         if (frame.tipo === "mensaje") return this.#answer(frame.valor, context);
         this.#options.onFrameError(frame.codigo);
         return failure(frame.codigo, frame.detalle);
       });
       const lines = (await Promise.all(replies)).map(encodeLine).join("");
-      this.#send(lines);
+      const events = this.#heldEvents.join("");
+      this.#heldEvents = undefined;
+      this.#send(lines + events);
       // Read no further until the peer has taken the replies: a client that
       // never reads stops being read, and its buffers stay bounded.
       await this.#writes;

@@ -160,9 +160,13 @@ export class OrderService {
     const clave = order.clave;
     if (clave !== undefined) {
       const inFlight = this.#keysInFlight.get(clave);
-      if (inFlight) return inFlight.then((reply) => asDuplicate(reply));
+      if (inFlight) {
+        return inFlight.then((reply) =>
+          reply.ok && reply.id !== undefined ? this.#duplicate(reply.id, listener) : reply
+        );
+      }
       const existing = this.#store.findIdByKey(clave);
-      if (existing !== undefined) return Promise.resolve(accepted(existing, true));
+      if (existing !== undefined) return Promise.resolve(this.#duplicate(existing, listener));
     }
     const permit = this.#semaphore.tryAcquire();
     if (!permit) return Promise.resolve(this.#reject("limite"));
@@ -196,6 +200,26 @@ export class OrderService {
     this.#pool.submit({ id, pedido, intentos: 0 });
     this.#log.debug(`pedido #${id} encolado`);
     return accepted(id);
+  }
+
+  /**
+   * The reply to an order resent under a known key. A listener follows the
+   * original order: registered if it is still unfinished, told at once if
+   * it already ended.
+   */
+  #duplicate(id: number, listener: OrderListener | undefined): Reply {
+    if (listener) {
+      if (this.#permits.has(id)) {
+        this.#listeners.set(id, [...(this.#listeners.get(id) ?? []), listener]);
+        listener.watch(id);
+      } else {
+        const order = this.#store.findById(id);
+        if (order && (order.estado === "listo" || order.estado === "fallido")) {
+          listener.notify(finishedEvent({ ...order, estado: order.estado }));
+        }
+      }
+    }
+    return accepted(id, true);
   }
 
   /** The state and times of one order. */
@@ -296,8 +320,4 @@ function toJob(order: OrderView): PoolJob {
     pedido: { cliente: order.cliente, productos: order.productos, direccion: order.direccion },
     intentos: order.intentos,
   };
-}
-
-function asDuplicate(reply: Reply): Reply {
-  return reply.ok && reply.id !== undefined ? accepted(reply.id, true) : reply;
 }
