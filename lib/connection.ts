@@ -175,18 +175,28 @@ export class Connection implements OrderListener {
     if (!this.#open) return;
     const now = Date.now();
     const { idleMs } = this.#options;
-    if (this.#writeStartedAt !== undefined && now - this.#writeStartedAt >= idleMs) {
-      this.#options.log.debug(`conexión ${this.peer}: no lee sus respuestas; se cierra`);
-      this.close();
+    if (this.#writeStartedAt !== undefined) {
+      // A write in progress is judged alone: a peer that stops reading is
+      // closed once one write has been stuck for the idle limit.
+      const stuckFor = now - this.#writeStartedAt;
+      if (stuckFor >= idleMs) {
+        this.#options.log.debug(`conexión ${this.peer}: no lee sus respuestas; se cierra`);
+        this.close();
+      } else {
+        this.#armIdleTimer(idleMs - stuckFor);
+      }
       return;
     }
+    // Requests being answered, or orders whose notice is awaited, are not idleness.
+    const busy = this.#heldEvents !== undefined || this.#watching.size > 0;
     const quietFor = now - this.#lastMessageAt;
-    if (quietFor >= idleMs && this.#watching.size === 0) {
+    if (!busy && quietFor >= idleMs) {
       this.#send(encodeLine(failure("inactivo", `sin mensajes durante ${idleMs} ms`)));
       this.#writes.finally(() => this.close());
+      this.#armIdleTimer(idleMs);
       return;
     }
-    this.#armIdleTimer(Math.max(idleMs - quietFor, Math.min(idleMs, 1000)));
+    this.#armIdleTimer(busy ? idleMs : idleMs - quietFor);
   }
 }
 

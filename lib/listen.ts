@@ -52,7 +52,11 @@ export function bindListeners(
     return listeners;
   } catch (error) {
     for (const listener of listeners) listener.close();
-    if (!isReusePortUnavailable(error) || hosts.length < 2) throw translate(error, port);
+    // Only the any-addresses may fold into one dual-stack socket: binding
+    // [::] for specific addresses would listen on interfaces nobody asked for.
+    if (!isReusePortUnavailable(error) || !hosts.every(isAnyAddress) || hosts.length < 2) {
+      throw translate(error, port);
+    }
     log.warn(
       "SO_REUSEPORT no disponible en este sistema: se escucha en un solo socket dual-stack [::]",
     );
@@ -62,6 +66,10 @@ export function bindListeners(
       throw translate(fallbackError, port);
     }
   }
+}
+
+function isAnyAddress(hostname: string): boolean {
+  return hostname === "0.0.0.0" || hostname === "::" || hostname === "[::]";
 }
 
 function probe(hostname: string, port: number) {

@@ -112,6 +112,9 @@ export class OrderService {
           this.#write({ tipo: "reintento", id: job.id, motivo });
           this.#log.warn(`pedido #${job.id}, worker ${worker}: ${motivo}; se reintenta`);
         },
+        onWorkerError: (worker, motivo, retryInMs) => {
+          this.#log.warn(`worker ${worker}: ${motivo}; se reinicia en ${retryInMs} ms`);
+        },
         onFail: (job, worker, motivo, at) => {
           this.#stats.recordFinished({
             id: job.id,
@@ -146,6 +149,7 @@ export class OrderService {
     const orders = this.#store.unfinished();
     for (const order of orders) {
       this.#permits.set(order.id, this.#semaphore.forceAcquire());
+      this.#stats.recordRecovered();
       this.#pool.submit(toJob(order));
     }
     return orders.length;

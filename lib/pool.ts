@@ -26,6 +26,8 @@ export interface PoolEvents {
   onRetry(job: PoolJob, worker: number, motivo: string): void;
   /** The last allowed attempt failed. */
   onFail(job: PoolJob, worker: number, motivo: string, at: number): void;
+  /** A worker failed with no order (e.g. its module did not load); it is restarted after `retryInMs`. */
+  onWorkerError(worker: number, motivo: string, retryInMs: number): void;
 }
 
 /** Creates one worker; tests substitute misbehaving workers through `workerUrl`. */
@@ -58,10 +60,18 @@ export const sandboxedWorker: WorkerFactory = (url) =>
 
 interface Slot {
   number: number;
-  worker: Worker;
+  /** Undefined while waiting to be restarted after repeated failures. */
+  worker: Worker | undefined;
   job: PoolJob | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** Failures since the last successful order; drives the restart backoff. */
+  failures: number;
+  restartTimer: ReturnType<typeof setTimeout> | undefined;
 }
+
+/** First restart delay for a worker that keeps failing, doubling up to the maximum. */
+const RESTART_DELAY_MS = 100;
+const MAX_RESTART_DELAY_MS = 5000;
 
 /**
  * @example
@@ -92,7 +102,14 @@ export class WorkerPool {
     this.#options = options;
     this.#createWorker = options.createWorker ?? sandboxedWorker;
     for (let number = 1; number <= options.size; number++) {
-      const slot: Slot = { number, worker: undefined!, job: undefined, timer: undefined };
+      const slot: Slot = {
+        number,
+        worker: undefined,
+        job: undefined,
+        timer: undefined,
+        failures: 0,
+        restartTimer: undefined,
+      };
       this.#attach(slot);
       this.#slots.push(slot);
     }
@@ -145,7 +162,9 @@ export class WorkerPool {
     this.#dispatching = false;
     for (const slot of this.#slots) {
       clearTimeout(slot.timer);
-      slot.worker.terminate();
+      clearTimeout(slot.restartTimer);
+      slot.worker?.terminate();
+      slot.worker = undefined;
       slot.job = undefined;
     }
     this.#busy = 0;
@@ -169,7 +188,7 @@ export class WorkerPool {
     if (!this.#dispatching) return;
     for (const slot of this.#slots) {
       if (this.queued === 0) break;
-      if (slot.job) continue;
+      if (slot.job || !slot.worker) continue;
       const job = this.#queue[this.#queueHead++]!;
       if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
         this.#queue.splice(0, this.#queueHead);
@@ -190,7 +209,7 @@ export class WorkerPool {
     );
     this.#options.events.onStart(job, slot.number, Date.now());
     const request: WorkRequest = { id: job.id, workMs, workMode, pedido: job.pedido };
-    slot.worker.postMessage(request);
+    slot.worker!.postMessage(request);
   }
 
   #finish(slot: Slot): PoolJob | undefined {
@@ -209,14 +228,31 @@ export class WorkerPool {
       return;
     }
     const job = this.#finish(slot)!;
+    slot.failures = 0;
     this.#options.events.onDone(job, slot.number, result);
     this.#afterSlotFreed();
   }
 
   #onFailure(slot: Slot, motivo: string) {
-    slot.worker.terminate();
-    this.#attach(slot);
+    slot.worker?.terminate();
+    slot.worker = undefined;
+    slot.failures++;
     const job = this.#finish(slot);
+    // One failure with an order is the order's doing: restart at once. A worker
+    // that fails on its own, or again and again, is restarted with backoff so
+    // a module that cannot load does not spin.
+    if (job && slot.failures === 1) {
+      this.#attach(slot);
+    } else {
+      const delay = Math.min(RESTART_DELAY_MS * 2 ** (slot.failures - 1), MAX_RESTART_DELAY_MS);
+      if (!job) this.#options.events.onWorkerError(slot.number, motivo, delay);
+      slot.restartTimer = setTimeout(() => {
+        slot.restartTimer = undefined;
+        if (!this.#dispatching) return;
+        this.#attach(slot);
+        this.#dispatch();
+      }, delay);
+    }
     if (job) {
       if (job.intentos <= this.#options.retries) {
         this.#options.events.onRetry(job, slot.number, motivo);

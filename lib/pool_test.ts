@@ -14,6 +14,8 @@ function recorder() {
     },
     onRetry: (job, _worker, motivo) => events.push(`reintento ${job.id}: ${motivo}`),
     onFail: (job, _worker, motivo) => events.push(`fallo ${job.id}: ${motivo}`),
+    onWorkerError: (worker, motivo, retryInMs) =>
+      events.push(`worker ${worker}: ${motivo}; reinicio en ${retryInMs} ms`),
   };
   return { events, done, handlers };
 }
@@ -127,4 +129,23 @@ Deno.test("a pool size that is not a positive integer is refused", () => {
       }),
     RangeError,
   );
+});
+
+Deno.test("a worker that fails with no order is restarted with growing delays, not in a loop", async () => {
+  const { events, handlers } = recorder();
+  const pool = new WorkerPool({
+    size: 1,
+    workerUrl: new URL("data:text/javascript,throw new Error('no carga')"),
+    workMs: 0,
+    workMode: "sleep",
+    timeoutMs: 10_000,
+    retries: 0,
+    events: handlers,
+  });
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  pool.terminate();
+  const restarts = events.filter((e) => e.startsWith("worker 1:"));
+  assert.ok(restarts.length >= 2 && restarts.length <= 4, restarts.join("\n"));
+  assert.match(restarts[0]!, /no carga; reinicio en 100 ms$/);
+  assert.match(restarts[1]!, /reinicio en 200 ms$/);
 });

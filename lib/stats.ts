@@ -37,6 +37,8 @@ export interface StatsSnapshot {
   hasta: string;
   /** Orders admitted. */
   recibidos: number;
+  /** Orders a previous run left unfinished, taken up again by this one. */
+  recuperados: number;
   listos: number;
   fallidos: number;
   /** Orders waiting now (supplied by the caller). */
@@ -144,6 +146,7 @@ export class ProcessingStats {
   readonly #desde: number;
   readonly #capacity: number;
   #recibidos = 0;
+  #recuperados = 0;
   #listos = 0;
   #fallidos = 0;
   readonly #rechazos = new Map<string, number>();
@@ -170,6 +173,11 @@ export class ProcessingStats {
   /** Counts an order admitted into the queue. */
   recordAdmitted(): void {
     this.#recibidos++;
+  }
+
+  /** Counts an order a previous run left unfinished and this run queued again. */
+  recordRecovered(): void {
+    this.#recuperados++;
   }
 
   /**
@@ -240,6 +248,7 @@ export class ProcessingStats {
       desde: new Date(this.#desde).toISOString(),
       hasta: new Date(this.#now()).toISOString(),
       recibidos: this.#recibidos,
+      recuperados: this.#recuperados,
       listos: this.#listos,
       fallidos: this.#fallidos,
       enCola: current.enCola,
@@ -338,6 +347,7 @@ export function snapshotFromRows(
     desde: new Date(earliest).toISOString(),
     hasta: new Date(latest).toISOString(),
     recibidos,
+    recuperados: 0,
     listos,
     fallidos,
     enCola,
@@ -418,6 +428,7 @@ export function renderReport(snapshot: StatsSnapshot, options: ReportOptions = {
   lines.push(
     "  Pedidos: " + [
       plural(s.recibidos, "recibido", "recibidos"),
+      ...(s.recuperados > 0 ? [plural(s.recuperados, "recuperado", "recuperados")] : []),
       plural(s.listos, "listo", "listos"),
       plural(s.fallidos, "fallido", "fallidos"),
       `${s.enCola} en cola`,

@@ -182,6 +182,7 @@ Deno.test("a snapshot of database rows counts every state and measures the finis
     desde: "2026-11-28T10:00:00.000Z",
     hasta: "2026-11-28T10:00:05.000Z",
     recibidos: 7,
+    recuperados: 0,
     listos: 2,
     fallidos: 2,
     enCola: 2,
@@ -236,6 +237,7 @@ const sample: StatsSnapshot = {
   desde: "2026-11-28T10:00:00.000Z",
   hasta: "2026-11-28T10:00:09.412Z",
   recibidos: 6,
+  recuperados: 0,
   listos: 6,
   fallidos: 0,
   enCola: 0,
@@ -329,4 +331,16 @@ Deno.test("the report of a known run shows its measured figures", () => {
   assert.equal(lines[5], "  Máximo en paralelo: 3 pedidos a la vez");
   assert.equal(lines[6], "  Por worker: #1 2 · #2 2 · #3 2");
   assert.equal(lines.length, 8 + 3 + 1);
+});
+
+Deno.test("orders recovered from a previous run are counted apart and shown only when present", () => {
+  const stats = new ProcessingStats();
+  stats.recordRecovered();
+  stats.recordRecovered();
+  stats.recordAdmitted();
+  const snap = stats.snapshot({ enCola: 0, enProceso: 0 });
+  assert.equal(snap.recibidos, 1);
+  assert.equal(snap.recuperados, 2);
+  assert.match(renderReport(snap), /Pedidos: 1 recibido · 2 recuperados · 0 listos/);
+  assert.doesNotMatch(renderReport({ ...snap, recuperados: 0 }), /recuperado/);
 });
