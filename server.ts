@@ -80,8 +80,8 @@ if (import.meta.main) {
     Deno.exit(await main(Deno.args));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    console.error(`${PROGRAM}: error: ${message}`);
-    if (error instanceof UsageError) console.error(`Pruebe '${PROGRAM} --help'.`);
+    const hint = error instanceof UsageError ? ` (pruebe '${PROGRAM} --help')` : "";
+    console.error(`${PROGRAM}: error: ${message}${hint}`);
     Deno.exit(error instanceof UsageError ? 2 : 1);
   }
 }

@@ -94,8 +94,9 @@ export async function runClient(args: readonly string[], io: ClientIO): Promise<
     const run: Run = { settings, io, log, out: settings.json ? jsonRenderer : humanRenderer };
     return await runMode(run, mode);
   } catch (error) {
-    log.error(error instanceof Error ? error.message : String(error));
-    if (error instanceof UsageError) io.stderr.write(`Pruebe '${CLIENT_PROGRAM} --help'.\n`);
+    const message = error instanceof Error ? error.message : String(error);
+    const hint = error instanceof UsageError ? ` (pruebe '${CLIENT_PROGRAM} --help')` : "";
+    log.error(message + hint);
     return exitCodeOf(error);
   }
 }

@@ -573,7 +573,7 @@ Deno.test("the real client: a bad flag exits 2 with one line and a hint", async 
   assert.equal(result.code, EXIT.uso);
   assert.equal(
     result.stderr,
-    "pedidos-client: error: opción desconocida: --prioridad\nPruebe 'pedidos-client --help'.\n",
+    "pedidos-client: error: opción desconocida: --prioridad (pruebe 'pedidos-client --help')\n",
   );
 });
 
