@@ -7,8 +7,8 @@
  *
  * @module
  */
-import { DatabaseSync, type StatementSync } from "node:sqlite";
-import type { Estado, OrderView } from "./protocol.ts";
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import type { OrderView } from "./protocol.ts";
 import type { OrderRow } from "./stats.ts";
 
 /** How hard SQLite flushes at commit: `full` survives power loss, `normal` only a crash. */
@@ -82,8 +82,46 @@ const MIGRATIONS: readonly Migration[] = [
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
 
-const iso = (ms: number) => new Date(ms).toISOString();
+// Orders received in the same millisecond share one ISO string: at high rates
+// most of them do, and formatting a date costs more than binding it.
+let lastIsoMs = NaN;
+let lastIso = "";
+function iso(ms: number): string {
+  if (ms !== lastIsoMs) {
+    lastIso = new Date(ms).toISOString();
+    lastIsoMs = ms;
+  }
+  return lastIso;
+}
 const seconds = (ms: number) => Math.round(ms) / 1000;
+
+/** Most rows one multi-row statement carries (6 parameters each, far below SQLite's limit). */
+const MAX_ROWS_PER_STATEMENT = 64;
+
+/**
+ * Splits `count` rows into statement sizes: full chunks, then the binary
+ * digits of the rest, so that at most 7 statement shapes are ever prepared.
+ */
+function chunkSizes(count: number): number[] {
+  const sizes: number[] = [];
+  let left = count;
+  while (left >= MAX_ROWS_PER_STATEMENT) {
+    sizes.push(MAX_ROWS_PER_STATEMENT);
+    left -= MAX_ROWS_PER_STATEMENT;
+  }
+  for (let size = MAX_ROWS_PER_STATEMENT / 2; size >= 1; size /= 2) {
+    if (left >= size) {
+      sizes.push(size);
+      left -= size;
+    }
+  }
+  return sizes;
+}
+
+/** An update as applied: an `inicio` and its `fin` in one batch become one `completo`. */
+type Change =
+  | OrderUpdate
+  | (Omit<Extract<OrderUpdate, { tipo: "fin" }>, "tipo"> & { tipo: "completo" });
 
 /**
  * Opens (creating and migrating if needed) a read-write order store.
@@ -157,36 +195,11 @@ function migrate(db: DatabaseSync) {
   }
 }
 
-interface StoredRow {
-  id: number;
-  cliente: string;
-  productos: string;
-  direccion: string;
-  estado: Estado;
-  fecha_recibido: string;
-  fecha_inicio: string | null;
-  fecha_fin: string | null;
-  duracion: number | null;
-  worker: number | null;
-  intentos: number;
-  motivo_fallo: string | null;
-}
+/** A row as SQLite returns it: the view, with `productos` still JSON text. */
+type StoredRow = Omit<OrderView, "productos"> & { productos: string };
 
 function toView(row: StoredRow): OrderView {
-  return {
-    id: row.id,
-    cliente: row.cliente,
-    productos: JSON.parse(row.productos),
-    direccion: row.direccion,
-    estado: row.estado,
-    fecha_recibido: row.fecha_recibido,
-    fecha_inicio: row.fecha_inicio,
-    fecha_fin: row.fecha_fin,
-    duracion: row.duracion,
-    worker: row.worker,
-    intentos: row.intentos,
-    motivo_fallo: row.motivo_fallo,
-  };
+  return { ...row, productos: JSON.parse(row.productos) };
 }
 
 const VIEW_COLUMNS =
@@ -210,25 +223,10 @@ class SqliteStore implements OrderStore {
   }
 
   commit(inserts: readonly NewOrder[], updates: readonly OrderUpdate[]): number[] {
-    const ids: number[] = [];
     this.#db.exec("BEGIN IMMEDIATE");
     try {
-      const insert = inserts.length
-        ? this.#statement(
-          "INSERT INTO pedidos (cliente, productos, direccion, fecha_recibido, clave) VALUES (?, ?, ?, ?, ?)",
-        )
-        : undefined;
-      for (const order of inserts) {
-        const result = insert!.run(
-          order.cliente,
-          JSON.stringify(order.productos),
-          order.direccion,
-          iso(order.recibido),
-          order.clave ?? null,
-        );
-        ids.push(Number(result.lastInsertRowid));
-      }
-      for (const update of updates) this.#apply(update);
+      const ids = inserts.length ? this.#insertAll(inserts) : [];
+      if (updates.length) this.#updateAll(updates);
       this.#db.exec("COMMIT");
       return ids;
     } catch (error) {
@@ -237,26 +235,143 @@ class SqliteStore implements OrderStore {
     }
   }
 
-  #apply(update: OrderUpdate) {
-    switch (update.tipo) {
-      case "inicio":
-        this.#statement(
-          `UPDATE pedidos SET estado = 'en proceso', fecha_inicio = ?, fecha_fin = NULL,
-             duracion = NULL, worker = ?, intentos = intentos + 1 WHERE id = ?`,
-        ).run(iso(update.inicio), update.worker, update.id);
-        return;
-      case "fin":
-        this.#statement(
-          `UPDATE pedidos SET estado = 'listo', fecha_inicio = ?, fecha_fin = ?, duracion = ?,
-             worker = ?, motivo_fallo = NULL WHERE id = ?`,
-        ).run(
-          iso(update.inicio),
-          iso(update.fin),
-          seconds(update.fin - update.inicio),
-          update.worker,
-          update.id,
+  /**
+   * Inserts with multi-row statements. Ids are given explicitly, counting on
+   * from the largest one, which is what SQLite would choose itself; the
+   * write lock taken by `BEGIN IMMEDIATE` keeps anyone else from inserting
+   * in between.
+   */
+  #insertAll(inserts: readonly NewOrder[]): number[] {
+    const { next } = this.#statement("SELECT coalesce(max(id), 0) + 1 AS next FROM pedidos")
+      .get() as { next: number };
+    const ids = new Array<number>(inserts.length);
+    let offset = 0;
+    for (const size of chunkSizes(inserts.length)) {
+      const params: SQLInputValue[] = [];
+      for (let k = offset; k < offset + size; k++) {
+        const order = inserts[k]!;
+        ids[k] = next + k;
+        params.push(
+          next + k,
+          order.cliente,
+          JSON.stringify(order.productos),
+          order.direccion,
+          iso(order.recibido),
+          order.clave ?? null,
         );
-        return;
+      }
+      this.#rows(
+        "INSERT INTO pedidos (id, cliente, productos, direccion, fecha_recibido, clave) VALUES ",
+        "(?, ?, ?, ?, ?, ?)",
+        "",
+        size,
+      ).run(...params);
+      offset += size;
+    }
+    return ids;
+  }
+
+  /**
+   * Applies updates, several rows per statement. An order's changes keep
+   * their order: the first change of every order goes in one round, the
+   * second in the next, and so on; within a round no order appears twice, so
+   * its changes can be grouped by kind. An `inicio` followed by its `fin` in
+   * the same batch (the usual case for short work) is written as one change.
+   */
+  #updateAll(updates: readonly OrderUpdate[]) {
+    const byOrder = new Map<number, Change[]>();
+    for (const update of updates) {
+      const changes = byOrder.get(update.id);
+      if (!changes) {
+        byOrder.set(update.id, [update]);
+        continue;
+      }
+      const last = changes[changes.length - 1]!;
+      if (update.tipo === "fin" && last.tipo === "inicio") {
+        changes[changes.length - 1] = { ...update, tipo: "completo" };
+      } else {
+        changes.push(update);
+      }
+    }
+    for (let round = 0;; round++) {
+      const started: SQLInputValue[][] = [];
+      const finished: SQLInputValue[][] = [];
+      const completed: SQLInputValue[][] = [];
+      let any = false;
+      for (const changes of byOrder.values()) {
+        const change = changes[round];
+        if (!change) continue;
+        any = true;
+        switch (change.tipo) {
+          case "inicio":
+            started.push([change.id, iso(change.inicio), change.worker]);
+            break;
+          case "fin":
+          case "completo":
+            (change.tipo === "fin" ? finished : completed).push([
+              change.id,
+              iso(change.inicio),
+              iso(change.fin),
+              seconds(change.fin - change.inicio),
+              change.worker,
+            ]);
+            break;
+          default:
+            this.#applyOne(change);
+        }
+      }
+      if (!any) return;
+      this.#updateMany(
+        "v(id, inicio, worker)",
+        `estado = 'en proceso', fecha_inicio = v.inicio, fecha_fin = NULL, duracion = NULL,
+           worker = v.worker, intentos = intentos + 1`,
+        started,
+      );
+      this.#updateMany(
+        "v(id, inicio, fin, duracion, worker)",
+        `estado = 'listo', fecha_inicio = v.inicio, fecha_fin = v.fin, duracion = v.duracion,
+           worker = v.worker, motivo_fallo = NULL`,
+        finished,
+      );
+      this.#updateMany(
+        "v(id, inicio, fin, duracion, worker)",
+        `estado = 'listo', fecha_inicio = v.inicio, fecha_fin = v.fin, duracion = v.duracion,
+           worker = v.worker, motivo_fallo = NULL, intentos = intentos + 1`,
+        completed,
+      );
+    }
+  }
+
+  /** `WITH columns AS (VALUES rows) UPDATE pedidos SET assignments FROM v`, in chunks. */
+  #updateMany(columns: string, assignments: string, rows: readonly SQLInputValue[][]) {
+    if (rows.length === 0) return;
+    const placeholders = `(${rows[0]!.map(() => "?").join(", ")})`;
+    let offset = 0;
+    for (const size of chunkSizes(rows.length)) {
+      this.#rows(
+        `WITH ${columns} AS (VALUES `,
+        placeholders,
+        `) UPDATE pedidos SET ${assignments} FROM v WHERE pedidos.id = v.id`,
+        size,
+      ).run(...rows.slice(offset, offset + size).flat());
+      offset += size;
+    }
+  }
+
+  /** A statement repeating `row` `size` times between `head` and `tail`, prepared once. */
+  #rows(head: string, row: string, tail: string, size: number): StatementSync {
+    const key = `${size}\u0000${head}\u0000${tail}`;
+    let statement = this.#statements.get(key);
+    if (!statement) {
+      statement = this.#db.prepare(head + Array(size).fill(row).join(", ") + tail);
+      this.#statements.set(key, statement);
+    }
+    return statement;
+  }
+
+  /** Retries and failures: rare, one statement each. */
+  #applyOne(update: Extract<OrderUpdate, { tipo: "reintento" | "fallo" }>) {
+    switch (update.tipo) {
       case "reintento":
         this.#statement(
           "UPDATE pedidos SET estado = 'en cola', motivo_fallo = ? WHERE id = ?",

@@ -8,26 +8,13 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { order, queryDb, ROOT, TestClient, waitFor } from "./helpers.ts";
+import type { OrderView } from "../lib/protocol.ts";
 
 /** ISO-8601 UTC with milliseconds, as every date column stores it. */
 export const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 /** A stored order row, as `SELECT *` returns it. */
-export interface Row {
-  id: number;
-  cliente: string;
-  productos: string;
-  direccion: string;
-  estado: string;
-  fecha_recibido: string;
-  fecha_inicio: string | null;
-  fecha_fin: string | null;
-  duracion: number | null;
-  worker: number | null;
-  intentos: number;
-  motivo_fallo: string | null;
-  clave: string | null;
-}
+export type Row = Omit<OrderView, "productos"> & { productos: string; clave: string | null };
 
 /** Resolves after `ms` milliseconds. */
 export function delay(ms: number): Promise<void> {
