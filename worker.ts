@@ -6,8 +6,19 @@
  */
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
-import { processOrder, type WorkRequest } from "./lib/work.ts";
+import { processOrder, type WorkFailure, type WorkRequest } from "./lib/work.ts";
 
 self.onmessage = (event: MessageEvent<WorkRequest>) => {
-  self.postMessage(processOrder(event.data));
+  const request = event.data;
+  try {
+    self.postMessage(processOrder(request));
+  } catch (error) {
+    // Answered as a message, not left uncaught: Deno would print an uncaught
+    // worker error on stderr itself, past the server's escaping logger.
+    const failure: WorkFailure = {
+      id: request.id,
+      error: error instanceof Error ? error.message : String(error),
+    };
+    self.postMessage(failure);
+  }
 };

@@ -18,7 +18,9 @@ export interface Logger {
   debug(message: string): void;
 }
 
-const CONTROL = /[\p{Cc}\u2028\u2029]/gu;
+// Control characters, line separators and the bidirectional overrides that
+// could make a log line read differently from what it contains.
+const CONTROL = /[\p{Cc}\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
 
 /**
  * Replaces control characters with visible `\uXXXX` escapes.

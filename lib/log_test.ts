@@ -6,7 +6,8 @@ Deno.test("escapeControl makes terminal escapes and line breaks visible", () => 
     escapeControl("Ana\x1b[2J\r\nB\u0085\u2028"),
     "Ana\\u001b[2J\\u000d\\u000aB\\u0085\\u2028",
   );
-  assert.equal(escapeControl("Ñandú 🍕 \u200f"), "Ñandú 🍕 \u200f");
+  assert.equal(escapeControl("Ñandú 🍕 e\u0301"), "Ñandú 🍕 e\u0301");
+  assert.equal(escapeControl("a\u202eb\u2066c\u200f"), "a\\u202eb\\u2066c\\u200f");
 });
 
 Deno.test("log levels decide what is written, and every line is escaped", () => {

@@ -8,7 +8,15 @@
  *
  * @module
  */
-import type { WorkMode, WorkOrder, WorkRequest, WorkResult } from "./work.ts";
+import {
+  cancel,
+  createCancelCell,
+  type WorkFailure,
+  type WorkMode,
+  type WorkOrder,
+  type WorkRequest,
+  type WorkResult,
+} from "./work.ts";
 
 /** An order waiting for, or in, a worker. */
 export interface PoolJob {
@@ -62,6 +70,8 @@ interface Slot {
   number: number;
   /** Undefined while waiting to be restarted after repeated failures. */
   worker: Worker | undefined;
+  /** Set to stop the current worker's attempt; a new one per worker. */
+  cancelCell: Int32Array;
   job: PoolJob | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
   /** Failures since the last successful order; drives the restart backoff. */
@@ -105,6 +115,7 @@ export class WorkerPool {
       const slot: Slot = {
         number,
         worker: undefined,
+        cancelCell: createCancelCell(),
         job: undefined,
         timer: undefined,
         failures: 0,
@@ -163,6 +174,7 @@ export class WorkerPool {
     for (const slot of this.#slots) {
       clearTimeout(slot.timer);
       clearTimeout(slot.restartTimer);
+      cancel(slot.cancelCell);
       slot.worker?.terminate();
       slot.worker = undefined;
       slot.job = undefined;
@@ -175,7 +187,9 @@ export class WorkerPool {
 
   #attach(slot: Slot) {
     const worker = this.#createWorker(this.#options.workerUrl);
-    worker.onmessage = (event: MessageEvent<WorkResult>) => this.#onResult(slot, event.data);
+    slot.cancelCell = createCancelCell();
+    worker.onmessage = (event: MessageEvent<WorkResult | WorkFailure>) =>
+      this.#onResult(slot, event.data);
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
       this.#onFailure(slot, `el worker falló: ${event.message}`);
@@ -208,7 +222,13 @@ export class WorkerPool {
       timeoutMs,
     );
     this.#options.events.onStart(job, slot.number, Date.now());
-    const request: WorkRequest = { id: job.id, workMs, workMode, pedido: job.pedido };
+    const request: WorkRequest = {
+      id: job.id,
+      workMs,
+      workMode,
+      pedido: job.pedido,
+      cancel: slot.cancelCell,
+    };
     slot.worker!.postMessage(request);
   }
 
@@ -222,9 +242,13 @@ export class WorkerPool {
     return job;
   }
 
-  #onResult(slot: Slot, result: WorkResult) {
+  #onResult(slot: Slot, result: WorkResult | WorkFailure) {
     if (!slot.job || result?.id !== slot.job.id) {
       this.#onFailure(slot, "el worker respondió por otro pedido");
+      return;
+    }
+    if ("error" in result) {
+      this.#onFailure(slot, `el worker falló: ${result.error}`);
       return;
     }
     const job = this.#finish(slot)!;
@@ -234,6 +258,9 @@ export class WorkerPool {
   }
 
   #onFailure(slot: Slot, motivo: string) {
+    // terminate() alone does not stop a thread that is sleeping or busy: the
+    // cancel cell makes our own work loop give up first.
+    cancel(slot.cancelCell);
     slot.worker?.terminate();
     slot.worker = undefined;
     slot.failures++;

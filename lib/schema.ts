@@ -33,6 +33,11 @@ function text(field: string, max: number) {
     .max(max, { error: `${field} admite como máximo ${max} caracteres` })
     .refine((value) => !CONTROL_CHARACTERS.test(value), {
       error: `${field} contiene caracteres de control`,
+    })
+    // A lone UTF-16 surrogate (from a "\ud800" escape) has no UTF-8 form:
+    // SQLite would store U+FFFD instead of what was sent.
+    .refine((value) => value.isWellFormed(), {
+      error: `${field} contiene sustitutos UTF-16 sueltos`,
     });
 }
 

@@ -83,6 +83,14 @@ Deno.test("control characters are refused; other Unicode is kept as sent", () =>
   assert.equal(result.ok && result.request.tipo === "pedido" && result.request.cliente, unicode);
 });
 
+Deno.test("lone UTF-16 surrogates are refused, since they cannot be stored as sent", () => {
+  const result = parseRequest({ ...valid, direccion: "Calle \ud800 1" });
+  assert.deepEqual(!result.ok && result.errores, {
+    direccion: "direccion contiene sustitutos UTF-16 sueltos",
+  });
+  assert.equal(parseRequest({ ...valid, direccion: "Calle \ud83c\udf55" }).ok, true);
+});
+
 Deno.test("status and statistics requests are validated by tipo", () => {
   assert.deepEqual(parseRequest({ tipo: "estado", id: 42 }), {
     ok: true,

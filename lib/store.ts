@@ -137,7 +137,10 @@ type Change =
 export function openSqliteStore(path: string, sync: SyncMode): OrderStore {
   const db = new DatabaseSync(path);
   try {
-    db.exec("PRAGMA busy_timeout = 5000");
+    // Short, because a commit blocks the event loop while it waits: the flock
+    // already keeps other servers out, so only an outside tool can hold the
+    // write lock, and a failed batch is retried later rather than waited on.
+    db.exec("PRAGMA busy_timeout = 200");
     db.exec("PRAGMA journal_mode = WAL");
     db.exec(`PRAGMA synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
     migrate(db);

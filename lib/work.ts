@@ -22,6 +22,12 @@ export interface WorkRequest {
   workMs: number;
   workMode: WorkMode;
   pedido: WorkOrder;
+  /**
+   * A shared cell the pool sets to 1 to abandon this attempt (on timeout).
+   * `Worker.terminate()` cannot interrupt a thread that is blocked or busy,
+   * so the work itself watches this cell and stops early.
+   */
+  cancel?: Int32Array;
 }
 
 /** Worker → main thread: the order is processed. Times are epoch milliseconds. */
@@ -31,23 +37,44 @@ export interface WorkResult {
   fin: number;
 }
 
-const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+/** Worker → main thread: processing threw; the pool treats it as a failed attempt. */
+export interface WorkFailure {
+  id: number;
+  error: string;
+}
 
-/** Blocks the calling thread for `ms` milliseconds without spinning. */
-export function sleepBlocking(ms: number): void {
-  if (ms > 0) Atomics.wait(sleepCell, 0, 0, ms);
+/** Creates a cancel cell for one worker's attempts. */
+export function createCancelCell(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+}
+
+/** Sets a cancel cell and wakes a thread sleeping on it. */
+export function cancel(cell: Int32Array): void {
+  Atomics.store(cell, 0, 1);
+  Atomics.notify(cell, 0);
+}
+
+const neverCancelled = createCancelCell();
+
+/**
+ * Blocks the calling thread for `ms` milliseconds without spinning, or until
+ * `cell` is cancelled.
+ */
+export function sleepBlocking(ms: number, cell: Int32Array = neverCancelled): void {
+  if (ms > 0) Atomics.wait(cell, 0, 0, ms);
 }
 
 /**
- * Keeps one core busy for `ms` milliseconds with integer arithmetic, and
- * returns the result so the loop cannot be optimised away.
+ * Keeps one core busy for `ms` milliseconds with integer arithmetic, or until
+ * `cell` is cancelled, and returns the result so the loop cannot be optimised
+ * away.
  */
-export function spinCpu(ms: number): number {
+export function spinCpu(ms: number, cell: Int32Array = neverCancelled): number {
   const end = performance.now() + ms;
   let x = 0x9e3779b9;
   do {
     for (let i = 0; i < 10_000; i++) x = Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) >>> 0;
-  } while (performance.now() < end);
+  } while (performance.now() < end && Atomics.load(cell, 0) === 0);
   return x;
 }
 
@@ -62,7 +89,7 @@ export function spinCpu(ms: number): number {
  */
 export function processOrder(request: WorkRequest): WorkResult {
   const inicio = Date.now();
-  if (request.workMode === "cpu") spinCpu(request.workMs);
-  else sleepBlocking(request.workMs);
+  if (request.workMode === "cpu") spinCpu(request.workMs, request.cancel);
+  else sleepBlocking(request.workMs, request.cancel);
   return { id: request.id, inicio, fin: Date.now() };
 }
