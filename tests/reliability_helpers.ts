@@ -1,0 +1,356 @@
+/**
+ * Helpers for the reliability and fuzz suites: a seeded random source, a
+ * pipelined load driver that keeps a ledger of acknowledged orders, checks of
+ * the database against that ledger, and the operating-system probes (process
+ * memory and descriptors, a small tmpfs, immutable files) that the fault tests
+ * need. Built on `helpers.ts`; real processes and sockets only.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { queryDb, ROOT, SERVER_PERMISSIONS } from "./helpers.ts";
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * A small seeded PRNG (mulberry32), so that a failing "random" run can be
+ * replayed from the seed printed in its assertion message.
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A temporary folder removed on dispose (recursively, ignoring a vanished folder). */
+export async function scratchDir(): Promise<AsyncDisposable & { path: string }> {
+  const path = await Deno.makeTempDir({ prefix: "pedidos-rel-" });
+  return {
+    path,
+    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }).catch(() => {}),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Load with a ledger
+
+/** What a load run learned: which orders it sent and which the server acknowledged. */
+export interface Ledger {
+  /** Every `cliente` tag written to a socket (acknowledged or not). */
+  sent: Set<string>;
+  /** Acknowledged orders: tag → id from the `ok` reply. */
+  acked: Map<string, number>;
+  /** Replies with `ok: false`, by `codigo`. */
+  rejected: Map<string, number>;
+}
+
+/** Creates an empty ledger. */
+export function newLedger(): Ledger {
+  return { sent: new Set(), acked: new Map(), rejected: new Map() };
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Drives pipelined load on `connections` sockets until `signal` aborts or the
+ * server goes away: each socket writes a burst of `burst` orders (NDJSON, one
+ * write), then reads their replies, recording every acknowledgement in the
+ * ledger. Orders carry unique `cliente` tags `${prefix}-${connection}-${n}`.
+ * Never throws: a reset or a closed socket just ends that socket's loop.
+ */
+export async function pipelinedLoad(
+  port: number,
+  ledger: Ledger,
+  options: { connections: number; burst: number; prefix: string; signal: AbortSignal },
+): Promise<void> {
+  const loops = [];
+  for (let c = 0; c < options.connections; c++) {
+    loops.push(loadOneConnection(port, ledger, c, options));
+  }
+  await Promise.all(loops);
+}
+
+async function loadOneConnection(
+  port: number,
+  ledger: Ledger,
+  index: number,
+  options: { burst: number; prefix: string; signal: AbortSignal },
+): Promise<void> {
+  let conn: Deno.TcpConn;
+  try {
+    conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  } catch {
+    return;
+  }
+  const lines = new LineReader(conn);
+  const onAbort = () => {
+    try {
+      conn.close();
+    } catch {
+      // Already closed.
+    }
+  };
+  options.signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    if ((await lines.next()) === null) return; // greeting
+    let n = 0;
+    while (!options.signal.aborted) {
+      const tags: string[] = [];
+      let text = "";
+      for (let i = 0; i < options.burst; i++) {
+        const tag = `${options.prefix}-${index}-${n++}`;
+        tags.push(tag);
+        text += JSON.stringify({ cliente: tag, productos: ["pan"], direccion: "Calle 1" }) + "\n";
+      }
+      for (const tag of tags) ledger.sent.add(tag);
+      await writeAll(conn, encoder.encode(text));
+      for (const tag of tags) {
+        const line = await lines.next();
+        if (line === null) return;
+        const reply = JSON.parse(line) as { ok: boolean; id?: number; codigo?: string };
+        if (reply.ok && typeof reply.id === "number") ledger.acked.set(tag, reply.id);
+        else if (!reply.ok) {
+          const codigo = reply.codigo ?? "?";
+          ledger.rejected.set(codigo, (ledger.rejected.get(codigo) ?? 0) + 1);
+        }
+      }
+    }
+  } catch {
+    // Reset, closed by abort, or the server died: the ledger holds what was learned.
+  } finally {
+    options.signal.removeEventListener("abort", onAbort);
+    onAbort();
+  }
+}
+
+/** Writes every byte. */
+export async function writeAll(
+  conn: { write(bytes: Uint8Array): Promise<number> },
+  bytes: Uint8Array,
+): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) written += await conn.write(bytes.subarray(written));
+}
+
+/** Reads lines from a connection; `null` at end of stream. */
+export class LineReader {
+  readonly #conn: Deno.Conn;
+  readonly #chunk = new Uint8Array(64 * 1024);
+  #buffer = "";
+
+  constructor(conn: Deno.Conn) {
+    this.#conn = conn;
+  }
+
+  async next(): Promise<string | null> {
+    while (!this.#buffer.includes("\n")) {
+      const count = await this.#conn.read(this.#chunk);
+      if (count === null) return null;
+      this.#buffer += decoder.decode(this.#chunk.subarray(0, count), { stream: true });
+    }
+    const index = this.#buffer.indexOf("\n");
+    const line = this.#buffer.slice(0, index);
+    this.#buffer = this.#buffer.slice(index + 1);
+    return line;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Checking the database against the ledger
+
+/** One stored order, as the checks need it. */
+export interface StoredOrder {
+  id: number;
+  cliente: string;
+  estado: string;
+  intentos: number;
+}
+
+/** Orders whose `cliente` starts with `prefix`. */
+export function storedOrders(db: string, prefix: string): StoredOrder[] {
+  return queryDb<StoredOrder>(
+    db,
+    "SELECT id, cliente, estado, intentos FROM pedidos WHERE substr(cliente, 1, ?) = ? ORDER BY id",
+    prefix.length,
+    prefix,
+  );
+}
+
+/** Counts of orders not yet in a final state. */
+export function unfinishedCount(db: string): number {
+  const [row] = queryDb<{ n: number }>(
+    db,
+    "SELECT count(*) AS n FROM pedidos WHERE estado IN ('en cola', 'en proceso')",
+  );
+  return row?.n ?? 0;
+}
+
+/**
+ * The exactly-once contract, checked against the database once the server
+ * has finished every order:
+ * - every acknowledged order is stored under its id and is `listo`;
+ * - no tag is stored twice (nothing duplicated);
+ * - every stored row is one that was sent (nothing invented), and is `listo`
+ *   (an order stored but not acknowledged, because the crash came first, is
+ *   processed once, like the others).
+ * Returns the number of rows stored without an acknowledgement.
+ */
+export function assertExactlyOnce(
+  db: string,
+  prefix: string,
+  ledger: Ledger,
+  context: string,
+): number {
+  const rows = storedOrders(db, prefix);
+  const byTag = new Map<string, StoredOrder>();
+  for (const row of rows) {
+    assert.ok(!byTag.has(row.cliente), `${context}: ${row.cliente} stored twice`);
+    byTag.set(row.cliente, row);
+    assert.ok(ledger.sent.has(row.cliente), `${context}: ${row.cliente} stored but never sent`);
+    assert.equal(row.estado, "listo", `${context}: ${row.cliente} (#${row.id}) is ${row.estado}`);
+  }
+  for (const [tag, id] of ledger.acked) {
+    const row = byTag.get(tag);
+    assert.ok(row, `${context}: acknowledged ${tag} (#${id}) is not in the database`);
+    assert.equal(row.id, id, `${context}: acknowledged ${tag} stored under another id`);
+  }
+  return rows.length - ledger.acked.size;
+}
+
+/** `PRAGMA integrity_check` on a closed database file: "ok" when intact. */
+export function integrityCheck(db: string): string {
+  const handle = new DatabaseSync(db, { readOnly: true });
+  try {
+    const rows = handle.prepare("PRAGMA integrity_check").all() as { integrity_check: string }[];
+    return rows.map((row) => row.integrity_check).join("; ");
+  } finally {
+    handle.close();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Processes
+
+/** Resident memory (kB) and open descriptors of a live process, from /proc. */
+export function processUsage(pid: number): { rssKb: number; fds: number } {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const rssKb = Number(status.match(/^VmRSS:\s+(\d+)/m)?.[1] ?? NaN);
+  let fds = 0;
+  for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) fds++;
+  return { rssKb, fds };
+}
+
+/** A server child started without waiting for it to listen (for start-up signals). */
+export function spawnServerRaw(args: string[]): {
+  child: Deno.ChildProcess;
+  output: Promise<{ code: number; signal: Deno.Signal | null; stdout: string; stderr: string }>;
+} {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...SERVER_PERMISSIONS, new URL("server.ts", ROOT).pathname, ...args],
+    cwd: new URL(".", ROOT).pathname,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output = child.output().then((result) => ({
+    code: result.code,
+    signal: result.signal,
+    stdout: decoder.decode(result.stdout),
+    stderr: decoder.decode(result.stderr),
+  }));
+  return { child, output };
+}
+
+/** Runs a command to completion; returns whether it succeeded and its stderr. */
+export async function run(command: string, args: string[]): Promise<{ ok: boolean; err: string }> {
+  try {
+    const result = await new Deno.Command(command, { args, stdout: "null", stderr: "piped" })
+      .output();
+    return { ok: result.success, err: decoder.decode(result.stderr).trim() };
+  } catch (error) {
+    return { ok: false, err: String(error) };
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Storage faults
+
+/**
+ * Mounts a tmpfs of `sizeBytes` on a new folder (needs root, as CI has);
+ * `null` where mounting is not permitted. Unmounted and removed on dispose.
+ */
+export async function smallTmpfs(
+  sizeBytes: number,
+): Promise<(AsyncDisposable & { path: string }) | null> {
+  if (Deno.build.os !== "linux") return null;
+  const path = await Deno.makeTempDir({ prefix: "pedidos-tmpfs-" });
+  const mounted = await run("mount", ["-t", "tmpfs", "-o", `size=${sizeBytes}`, "tmpfs", path]);
+  if (!mounted.ok) {
+    await Deno.remove(path, { recursive: true });
+    return null;
+  }
+  return {
+    path,
+    async [Symbol.asyncDispose]() {
+      await run("umount", ["-l", path]);
+      await Deno.remove(path, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** Whether this process may mount a tmpfs (root with CAP_SYS_ADMIN on Linux). */
+export async function canMountTmpfs(): Promise<boolean> {
+  const fs = await smallTmpfs(64 * 1024);
+  if (!fs) return false;
+  await fs[Symbol.asyncDispose]();
+  return true;
+}
+
+/** Sets or clears the immutable attribute (`chattr ±i`) on files. */
+export async function setImmutable(paths: string[], on: boolean): Promise<boolean> {
+  const existing = paths.filter((path) => {
+    try {
+      Deno.statSync(path);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  return (await run("chattr", [on ? "+i" : "-i", ...existing])).ok;
+}
+
+/** Whether `chattr +i` works on files in the temporary folder (root on ext4/xfs/btrfs). */
+export async function canMakeImmutable(): Promise<boolean> {
+  await using dir = await scratchDir();
+  const file = `${dir.path}/probe`;
+  await Deno.writeTextFile(file, "x");
+  const ok = await setImmutable([file], true);
+  if (ok) await setImmutable([file], false);
+  return ok;
+}
+
+/** Fills the filesystem holding `dir` with one file until it is full; returns the file. */
+export async function fillDisk(dir: string): Promise<string> {
+  const path = `${dir}/relleno`;
+  using file = await Deno.open(path, { write: true, create: true });
+  const block = new Uint8Array(64 * 1024);
+  let size = block.length;
+  while (size >= 512) {
+    try {
+      await writeAll(file, block.subarray(0, size));
+    } catch {
+      size = Math.floor(size / 2);
+    }
+  }
+  return path;
+}
