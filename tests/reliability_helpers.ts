@@ -16,20 +16,7 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/**
- * A small seeded PRNG (mulberry32), so that a failing "random" run can be
- * replayed from the seed printed in its assertion message.
- */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from "../lib/random.ts";
 
 /** A temporary folder removed on dispose (recursively, ignoring a vanished folder). */
 export async function scratchDir(): Promise<AsyncDisposable & { path: string }> {

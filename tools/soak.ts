@@ -33,6 +33,7 @@ import { parseServerArgs } from "../lib/config.ts";
 import { startServer } from "../lib/server.ts";
 import { memoryTrend, type SoakLedger, verifyLedger } from "../lib/soak_verify.ts";
 import { renderReport } from "../lib/stats.ts";
+import { seededRandom } from "../lib/random.ts";
 
 const PROGRAM = "pedidos-soak";
 const ROOT = new URL("../", import.meta.url);
@@ -117,26 +118,15 @@ function serverFlags(db: string): string[] {
 
 /**
  * The faults the soak worker provokes, by `cliente` prefix (see lib/soak_worker.ts).
- * Not `cuelga:` (a hang that never ends): Deno's `Worker.terminate()` does not
- * stop a thread until its handler returns, so every such hang leaks a thread
- * for good; the tests cover it. `tarda:` overruns the timeout and then ends,
- * as the shipped worker (whose work is bounded by --work-ms) would.
+ * Not `cuelga:` (a hang that never ends): Deno's `Worker.terminate()` cannot
+ * stop a thread that never yields, so each such hang would keep its thread
+ * until the process ends (README, "Reliability and security"). `tarda:`
+ * overruns the timeout and then ends, as a slow real worker would.
  */
 const FAULT_PREFIXES = ["lanza:", "lanza-async:", "tarda:", "cierra:", "otro-id:"];
 
 // ---------------------------------------------------------------------------
 // Small plumbing
-
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const encoder = new TextEncoder();
