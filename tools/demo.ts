@@ -8,6 +8,7 @@
  * @module
  */
 import { usage } from "../lib/cli.ts";
+import { LineReader } from "../lib/client_lines.ts";
 import { DEFAULTS } from "../lib/config.ts";
 import { formatAddress } from "../lib/listen.ts";
 import { createLogger } from "../lib/log.ts";
@@ -40,8 +41,8 @@ async function sendOrder(
   index: number,
 ): Promise<{ reply: Reply; finished: Promise<FinishedEvent | undefined> }> {
   const conn = await Deno.connect({ hostname, port });
-  const lines = readLines(conn);
-  await lines.next(); // the greeting
+  const lines = new LineReader(conn.readable);
+  await lines.readLine(); // the greeting
   const pedido = {
     cliente,
     productos: [PRODUCTS[index % PRODUCTS.length]!, PRODUCTS[(index * 3 + 1) % PRODUCTS.length]!],
@@ -49,29 +50,18 @@ async function sendOrder(
     avisar: true,
   };
   await conn.write(encoder.encode(JSON.stringify(pedido)));
-  const reply = JSON.parse((await lines.next()).value ?? "null") as Reply;
+  const reply = JSON.parse(await lines.readLine() ?? "null") as Reply;
   const finished = (async () => {
     try {
       if (!reply.ok) return undefined;
-      const event = await lines.next();
-      return event.done ? undefined : JSON.parse(event.value) as FinishedEvent;
+      const event = await lines.readLine();
+      return event === null ? undefined : JSON.parse(event) as FinishedEvent;
     } finally {
+      lines.release();
       conn.close();
     }
   })();
   return { reply, finished };
-}
-
-async function* readLines(conn: Deno.Conn): AsyncGenerator<string> {
-  let pending = "";
-  for await (const text of conn.readable.pipeThrough(new TextDecoderStream())) {
-    pending += text;
-    let newline;
-    while ((newline = pending.indexOf("\n")) >= 0) {
-      yield pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-    }
-  }
 }
 
 async function main() {
