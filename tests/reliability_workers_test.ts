@@ -10,7 +10,6 @@ import { scratchDir, sleep } from "./reliability_helpers.ts";
 import {
   order,
   queryDb,
-  ROOT,
   spawnServer,
   startTestServer,
   TestClient,
