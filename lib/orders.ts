@@ -63,6 +63,8 @@ export interface ShutdownSummary {
 export class OrderService {
   readonly #store: OrderStore;
   readonly #log: Logger;
+  /** Per-order lines are built only when they will be printed: no cost on the hot path. */
+  readonly #verbose: boolean;
   readonly #semaphore: AdmissionSemaphore;
   readonly #committer: GroupCommitter<NewOrder, OrderUpdate, number>;
   readonly #pool: WorkerPool;
@@ -78,6 +80,7 @@ export class OrderService {
   constructor(options: OrderServiceOptions) {
     this.#store = options.store;
     this.#log = options.log;
+    this.#verbose = options.log.level === "verbose";
     this.#semaphore = new AdmissionSemaphore(options.max);
     this.#committer = new GroupCommitter(
       (inserts, updates) => this.#store.commit(inserts, updates),
@@ -89,7 +92,7 @@ export class OrderService {
         onStart: (job, worker, at) => {
           this.#stats.observeInProcess(this.#pool.busy);
           this.#write({ tipo: "inicio", id: job.id, worker, inicio: at });
-          this.#log.debug(`pedido #${job.id} en proceso en el worker ${worker}`);
+          if (this.#verbose) this.#log.debug(`pedido #${job.id} en proceso en el worker ${worker}`);
         },
         onDone: (job, worker, result) => {
           this.#stats.recordFinished({
@@ -106,7 +109,9 @@ export class OrderService {
             inicio: result.inicio,
             fin: result.fin,
           });
-          this.#log.debug(`pedido #${job.id} listo en ${result.fin - result.inicio} ms`);
+          if (this.#verbose) {
+            this.#log.debug(`pedido #${job.id} listo en ${result.fin - result.inicio} ms`);
+          }
         },
         onRetry: (job, worker, motivo) => {
           this.#write({ tipo: "reintento", id: job.id, motivo });
@@ -202,7 +207,7 @@ export class OrderService {
     }
     this.#stats.recordAdmitted();
     this.#pool.submit({ id, pedido, intentos: 0 });
-    this.#log.debug(`pedido #${id} encolado`);
+    if (this.#verbose) this.#log.debug(`pedido #${id} encolado`);
     return accepted(id);
   }
 

@@ -1,0 +1,137 @@
+/**
+ * Reading the server's lines on the client side: split bytes into lines and
+ * classify each one as a greeting, a success, a failure with its `codigo`, or
+ * an event. Pure: bytes in, values out.
+ *
+ * The two lines a load run receives by the hundred thousand, `{"ok":true,"id":N,`
+ * and `{"ok":false,"codigo":"C"`, are recognised from their bytes without
+ * decoding or `JSON.parse`; any other shape (other key order, greetings,
+ * events) goes through `JSON.parse`, so a server that orders its keys
+ * differently is still understood, only more slowly.
+ *
+ * @module
+ */
+
+/** One line from the server. */
+export type ServerLine =
+  | { tipo: "ok"; id: number | undefined }
+  | { tipo: "error"; codigo: string }
+  | { tipo: "saludo" }
+  | { tipo: "evento" }
+  | { tipo: "ilegible"; texto: string };
+
+const LF = 0x0a;
+const CR = 0x0d;
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const CLOSE_BRACE = 0x7d;
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+const OK_PREFIX = new TextEncoder().encode('{"ok":true,"id":');
+const ERROR_PREFIX = new TextEncoder().encode('{"ok":false,"codigo":"');
+const MAX_CODIGO = 64;
+const decoder = new TextDecoder();
+
+/**
+ * Splits a byte stream into lines and classifies them.
+ *
+ * @example
+ * ```ts
+ * const reader = new LineReader();
+ * const bytes = new TextEncoder().encode('{"ok":true,"id":7,"mensaje":"x"}\n{"ok":fa');
+ * reader.push(bytes); // [{ tipo: "ok", id: 7 }]
+ * reader.pendingBytes; // 8
+ * ```
+ */
+export class LineReader {
+  #carry = new Uint8Array(0);
+
+  /** Bytes of an unfinished line, kept for the next push. */
+  get pendingBytes(): number {
+    return this.#carry.length;
+  }
+
+  /** Feeds bytes; returns the lines they completed, in order. The chunk may be reused afterwards. */
+  push(chunk: Uint8Array): ServerLine[] {
+    let data = chunk;
+    if (this.#carry.length > 0) {
+      data = new Uint8Array(this.#carry.length + chunk.length);
+      data.set(this.#carry);
+      data.set(chunk, this.#carry.length);
+    }
+    const lines: ServerLine[] = [];
+    let start = 0;
+    while (start < data.length) {
+      const end = data.indexOf(LF, start);
+      if (end === -1) break;
+      const stop = end > start && data[end - 1] === CR ? end - 1 : end;
+      if (stop > start) lines.push(classify(data, start, stop));
+      start = end + 1;
+    }
+    this.#carry = start >= data.length ? new Uint8Array(0) : data.slice(start);
+    return lines;
+  }
+}
+
+/**
+ * Classifies one line (without its newline) given as `bytes[start..end)`.
+ *
+ * @example
+ * ```ts
+ * const bytes = new TextEncoder().encode('{"ok":false,"codigo":"limite","mensaje":"…"}');
+ * classify(bytes, 0, bytes.length); // { tipo: "error", codigo: "limite" }
+ * ```
+ */
+export function classify(bytes: Uint8Array, start: number, end: number): ServerLine {
+  if (startsWith(bytes, start, end, OK_PREFIX)) {
+    let position = start + OK_PREFIX.length;
+    let id = 0;
+    const first = position;
+    while (position < end && bytes[position]! >= DIGIT_0 && bytes[position]! <= DIGIT_9) {
+      id = id * 10 + bytes[position]! - DIGIT_0;
+      position++;
+    }
+    const next = bytes[position];
+    if (position > first && position - first <= 15 && (next === COMMA || next === CLOSE_BRACE)) {
+      return { tipo: "ok", id };
+    }
+  } else if (startsWith(bytes, start, end, ERROR_PREFIX)) {
+    const from = start + ERROR_PREFIX.length;
+    const quote = bytes.subarray(from, Math.min(end, from + MAX_CODIGO)).indexOf(QUOTE);
+    if (quote > 0) {
+      let codigo = "";
+      for (let i = from; i < from + quote; i++) codigo += String.fromCharCode(bytes[i]!);
+      if (/^[a-z_]+$/.test(codigo)) return { tipo: "error", codigo };
+    }
+  }
+  return classifyText(decoder.decode(bytes.subarray(start, end)));
+}
+
+/** The slow path: any JSON line, whatever its key order. */
+export function classifyText(texto: string): ServerLine {
+  let value: unknown;
+  try {
+    value = JSON.parse(texto);
+  } catch {
+    return { tipo: "ilegible", texto };
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return { tipo: "ilegible", texto };
+  }
+  const line = value as Record<string, unknown>;
+  if ("evento" in line && !("ok" in line)) return { tipo: "evento" };
+  if (line.ok === true && line.tipo === "bienvenida") return { tipo: "saludo" };
+  if (line.ok === true) {
+    return { tipo: "ok", id: Number.isSafeInteger(line.id) ? line.id as number : undefined };
+  }
+  if (line.ok === false && typeof line.codigo === "string") {
+    return { tipo: "error", codigo: line.codigo };
+  }
+  return { tipo: "ilegible", texto };
+}
+
+function startsWith(bytes: Uint8Array, start: number, end: number, prefix: Uint8Array): boolean {
+  if (end - start < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (bytes[start + i] !== prefix[i]) return false;
+  return true;
+}
