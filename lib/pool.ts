@@ -2,20 +2,30 @@
  * The worker pool: a fixed number of sandboxed module Web Workers, each
  * processing one order at a time, fed in arrival order.
  *
+ * A message to a worker and its answer take a few hundred microseconds, so a
+ * worker that waited for each answer before getting its next order would sit
+ * idle that long between orders. Each worker therefore holds a short queue of
+ * its own (`depth` orders, see {@linkcode pipelineDepth}): it still runs them
+ * one at a time, in order, and the pool knows an order has started when the
+ * one before it on that worker has finished.
+ *
  * A worker that throws, dies or overruns its time is terminated and replaced
- * under the same number; its order is retried or given up. The pool never
- * shrinks. It never touches the database: it reports through callbacks.
+ * under the same number; its current order is retried or given up, and the
+ * orders waiting at it go back to the front of the queue untouched. The pool
+ * never shrinks. It never touches the database: it reports through callbacks.
  *
  * @module
  */
 import {
   cancel,
   createCancelCell,
+  stopAfter,
   type WorkFailure,
   type WorkMode,
   type WorkOrder,
   type WorkRequest,
   type WorkResult,
+  type WorkSkipped,
 } from "./work.ts";
 
 /** An order waiting for, or in, a worker. */
@@ -28,6 +38,7 @@ export interface PoolJob {
 
 /** What the pool reports. `worker` is the slot number, 1..size. */
 export interface PoolEvents {
+  /** The order started on a worker (an attempt, counted in `intentos`). */
   onStart(job: PoolJob, worker: number, at: number): void;
   onDone(job: PoolJob, worker: number, result: WorkResult): void;
   /** The attempt failed and the order went back to the head of the queue. */
@@ -66,13 +77,36 @@ export interface PoolOptions {
 export const sandboxedWorker: WorkerFactory = (url) =>
   new Worker(url, { type: "module", deno: { permissions: "none" } });
 
+/**
+ * How many orders a worker holds at once. Enough to cover the message round
+ * trip (a few hundred microseconds) with work to spare: two for work of a
+ * few milliseconds or more, up to 32 when orders take almost no time. More
+ * would only decide early which worker an order goes to.
+ *
+ * @example
+ * ```ts
+ * pipelineDepth(2000); // 2
+ * pipelineDepth(0); // 32
+ * ```
+ */
+export function pipelineDepth(workMs: number): number {
+  const ROUND_TRIP_MS = 0.5;
+  return Math.min(32, Math.max(2, Math.ceil((2 * ROUND_TRIP_MS) / Math.max(workMs, 0.03))));
+}
+
 interface Slot {
   number: number;
   /** Undefined while waiting to be restarted after repeated failures. */
   worker: Worker | undefined;
   /** Set to stop the current worker's attempt; a new one per worker. */
   cancelCell: Int32Array;
-  job: PoolJob | undefined;
+  /** Orders sent to this worker, in order; the first one may be running. */
+  jobs: PoolJob[];
+  /** Whether `jobs[0]` has started. */
+  running: boolean;
+  /** `seq` of the last order sent to this worker (see `WorkRequest.seq`). */
+  sent: number;
+  /** The running order's deadline. */
   timer: ReturnType<typeof setTimeout> | undefined;
   /** Failures since the last successful order; drives the restart backoff. */
   failures: number;
@@ -95,10 +129,12 @@ const MAX_RESTART_DELAY_MS = 5000;
 export class WorkerPool {
   readonly #options: PoolOptions;
   readonly #createWorker: WorkerFactory;
+  readonly #depth: number;
   readonly #slots: Slot[] = [];
   readonly #queue: PoolJob[] = [];
   #queueHead = 0;
-  #busy = 0;
+  /** Orders sent to workers, running or waiting there. */
+  #atWorkers = 0;
   #dispatching = true;
   #idleWaiters: (() => void)[] = [];
 
@@ -111,12 +147,15 @@ export class WorkerPool {
     }
     this.#options = options;
     this.#createWorker = options.createWorker ?? sandboxedWorker;
+    this.#depth = pipelineDepth(options.workMs);
     for (let number = 1; number <= options.size; number++) {
       const slot: Slot = {
         number,
         worker: undefined,
         cancelCell: createCancelCell(),
-        job: undefined,
+        jobs: [],
+        running: false,
+        sent: 0,
         timer: undefined,
         failures: 0,
         restartTimer: undefined,
@@ -131,14 +170,16 @@ export class WorkerPool {
     return this.#slots.length;
   }
 
-  /** Orders waiting for a worker. */
+  /** Orders not started yet, in the pool's queue or waiting at a worker. */
   get queued(): number {
-    return this.#queue.length - this.#queueHead;
+    return this.#queue.length - this.#queueHead + this.#atWorkers - this.busy;
   }
 
-  /** Orders being processed right now. */
+  /** Orders being processed right now: at most one per worker. */
   get busy(): number {
-    return this.#busy;
+    let running = 0;
+    for (const slot of this.#slots) if (slot.running) running++;
+    return running;
   }
 
   /** Adds an order at the back of the queue. */
@@ -148,22 +189,29 @@ export class WorkerPool {
   }
 
   /**
-   * Stops starting new orders and waits for those in process, at most
-   * `timeoutMs`; then terminates every worker. Resolves with the orders still
-   * in process at that point (they stay `en proceso` in the database and are
-   * recovered at the next start) and those never started.
+   * Stops handing out orders and waits, at most `timeoutMs`, for the orders
+   * already at workers; then terminates every worker. Resolves with the
+   * orders still running at that point (they stay `en proceso` in the
+   * database and are recovered at the next start) and those never started.
    */
   async drain(timeoutMs: number): Promise<{ abandoned: PoolJob[]; queued: PoolJob[] }> {
     this.#dispatching = false;
-    if (this.#busy > 0) {
+    // Orders waiting at a worker come back unstarted; the running ones finish.
+    for (const slot of this.#slots) {
+      stopAfter(slot.cancelCell, slot.running ? slot.sent - slot.jobs.length + 1 : 0);
+    }
+    if (this.#atWorkers > 0) {
       const { promise, resolve } = Promise.withResolvers<void>();
       this.#idleWaiters.push(resolve);
       const timer = setTimeout(resolve, timeoutMs);
       await promise;
       clearTimeout(timer);
     }
-    const abandoned = this.#slots.flatMap((slot) => slot.job ? [slot.job] : []);
-    const queued = this.#queue.slice(this.#queueHead);
+    const abandoned = this.#slots.flatMap((slot) => slot.running ? slot.jobs.slice(0, 1) : []);
+    const queued = [
+      ...this.#slots.flatMap((slot) => slot.running ? slot.jobs.slice(1) : slot.jobs),
+      ...this.#queue.slice(this.#queueHead),
+    ];
     this.terminate();
     return { abandoned, queued };
   }
@@ -177,9 +225,10 @@ export class WorkerPool {
       cancel(slot.cancelCell);
       slot.worker?.terminate();
       slot.worker = undefined;
-      slot.job = undefined;
+      slot.jobs = [];
+      slot.running = false;
     }
-    this.#busy = 0;
+    this.#atWorkers = 0;
     this.#queue.length = 0;
     this.#queueHead = 0;
     this.#wakeIdleWaiters();
@@ -188,7 +237,8 @@ export class WorkerPool {
   #attach(slot: Slot) {
     const worker = this.#createWorker(this.#options.workerUrl);
     slot.cancelCell = createCancelCell();
-    worker.onmessage = (event: MessageEvent<WorkResult | WorkFailure>) =>
+    slot.sent = 0;
+    worker.onmessage = (event: MessageEvent<WorkResult | WorkFailure | WorkSkipped>) =>
       this.#onResult(slot, event.data);
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
@@ -200,50 +250,61 @@ export class WorkerPool {
 
   #dispatch() {
     if (!this.#dispatching) return;
-    for (const slot of this.#slots) {
-      if (this.queued === 0) break;
-      if (slot.job || !slot.worker) continue;
-      const job = this.#queue[this.#queueHead++]!;
-      if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
-        this.#queue.splice(0, this.#queueHead);
-        this.#queueHead = 0;
+    // Round by round, so that orders spread over the workers before any
+    // worker gets a second one.
+    for (let round = 0; round < this.#depth && this.#queue.length > this.#queueHead; round++) {
+      for (const slot of this.#slots) {
+        if (this.#queue.length === this.#queueHead) break;
+        if (!slot.worker || slot.jobs.length > round) continue;
+        this.#send(slot, this.#takeNext());
       }
-      this.#start(slot, job);
     }
   }
 
-  #start(slot: Slot, job: PoolJob) {
-    const { workMs, workMode, timeoutMs } = this.#options;
-    slot.job = job;
-    job.intentos++;
-    this.#busy++;
-    slot.timer = setTimeout(
-      () => this.#onFailure(slot, `tiempo agotado: más de ${timeoutMs} ms`),
-      timeoutMs,
-    );
-    this.#options.events.onStart(job, slot.number, Date.now());
+  #takeNext(): PoolJob {
+    const job = this.#queue[this.#queueHead++]!;
+    if (this.#queueHead === this.#queue.length) {
+      this.#queue.length = 0;
+      this.#queueHead = 0;
+    } else if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+      this.#queue.splice(0, this.#queueHead);
+      this.#queueHead = 0;
+    }
+    return job;
+  }
+
+  #send(slot: Slot, job: PoolJob) {
+    const { workMs, workMode } = this.#options;
+    slot.jobs.push(job);
+    this.#atWorkers++;
     const request: WorkRequest = {
       id: job.id,
       workMs,
       workMode,
       pedido: job.pedido,
+      seq: ++slot.sent,
       cancel: slot.cancelCell,
     };
     slot.worker!.postMessage(request);
+    if (slot.jobs.length === 1) this.#started(slot, Date.now());
   }
 
-  #finish(slot: Slot): PoolJob | undefined {
-    const job = slot.job;
-    if (!job) return undefined;
-    clearTimeout(slot.timer);
-    slot.timer = undefined;
-    slot.job = undefined;
-    this.#busy--;
-    return job;
+  /** The slot's first order is now running (an attempt). */
+  #started(slot: Slot, at: number) {
+    const job = slot.jobs[0]!;
+    const { timeoutMs } = this.#options;
+    slot.running = true;
+    job.intentos++;
+    slot.timer = setTimeout(
+      () => this.#onFailure(slot, `tiempo agotado: más de ${timeoutMs} ms`),
+      timeoutMs,
+    );
+    this.#options.events.onStart(job, slot.number, at);
   }
 
-  #onResult(slot: Slot, result: WorkResult | WorkFailure) {
-    if (!slot.job || result?.id !== slot.job.id) {
+  #onResult(slot: Slot, result: WorkResult | WorkFailure | WorkSkipped) {
+    const job = slot.jobs[0];
+    if (!job || result?.id !== job.id) {
       this.#onFailure(slot, "el worker respondió por otro pedido");
       return;
     }
@@ -251,10 +312,27 @@ export class WorkerPool {
       this.#onFailure(slot, `el worker falló: ${result.error}`);
       return;
     }
-    const job = this.#finish(slot)!;
-    slot.failures = 0;
-    this.#options.events.onDone(job, slot.number, result);
-    this.#afterSlotFreed();
+    clearTimeout(slot.timer);
+    slot.timer = undefined;
+    const wasRunning = slot.running;
+    slot.jobs.shift();
+    slot.running = false;
+    this.#atWorkers--;
+    if ("omitido" in result) {
+      this.#queue.push(job);
+    } else {
+      if (!wasRunning) {
+        // It started before a drain could stop it: record the attempt now.
+        job.intentos++;
+        this.#options.events.onStart(job, slot.number, result.inicio);
+      }
+      slot.failures = 0;
+      this.#options.events.onDone(job, slot.number, result);
+      // The worker goes straight on to its next order, as it finishes this one
+      // (unless a drain told it to start no more).
+      if (slot.jobs.length > 0 && this.#dispatching) this.#started(slot, result.fin);
+    }
+    this.#afterProgress();
   }
 
   #onFailure(slot: Slot, motivo: string) {
@@ -264,15 +342,31 @@ export class WorkerPool {
     slot.worker?.terminate();
     slot.worker = undefined;
     slot.failures++;
-    const job = this.#finish(slot);
+    clearTimeout(slot.timer);
+    slot.timer = undefined;
+    const running = slot.running ? slot.jobs[0] : undefined;
+    const waiting = slot.running ? slot.jobs.slice(1) : slot.jobs;
+    slot.jobs = [];
+    slot.running = false;
+    this.#atWorkers -= waiting.length + (running ? 1 : 0);
+    // Orders waiting at the worker never started: back to the front, in order.
+    this.#queue.splice(this.#queueHead, 0, ...waiting);
+    if (running) {
+      if (running.intentos <= this.#options.retries) {
+        this.#options.events.onRetry(running, slot.number, motivo);
+        this.#queue.splice(this.#queueHead, 0, running);
+      } else {
+        this.#options.events.onFail(running, slot.number, motivo, Date.now());
+      }
+    }
     // One failure with an order is the order's doing: restart at once. A worker
     // that fails on its own, or again and again, is restarted with backoff so
     // a module that cannot load does not spin.
-    if (job && slot.failures === 1) {
+    if (running && slot.failures === 1) {
       this.#attach(slot);
     } else {
       const delay = Math.min(RESTART_DELAY_MS * 2 ** (slot.failures - 1), MAX_RESTART_DELAY_MS);
-      if (!job) this.#options.events.onWorkerError(slot.number, motivo, delay);
+      if (!running) this.#options.events.onWorkerError(slot.number, motivo, delay);
       slot.restartTimer = setTimeout(() => {
         slot.restartTimer = undefined;
         if (!this.#dispatching) return;
@@ -280,19 +374,11 @@ export class WorkerPool {
         this.#dispatch();
       }, delay);
     }
-    if (job) {
-      if (job.intentos <= this.#options.retries) {
-        this.#options.events.onRetry(job, slot.number, motivo);
-        this.#queue.splice(this.#queueHead, 0, job);
-      } else {
-        this.#options.events.onFail(job, slot.number, motivo, Date.now());
-      }
-    }
-    this.#afterSlotFreed();
+    this.#afterProgress();
   }
 
-  #afterSlotFreed() {
-    if (this.#busy === 0) this.#wakeIdleWaiters();
+  #afterProgress() {
+    if (this.#atWorkers === 0) this.#wakeIdleWaiters();
     this.#dispatch();
   }
 

@@ -149,3 +149,33 @@ Deno.test("a worker that fails with no order is restarted with growing delays, n
   assert.match(restarts[0]!, /no carga; reinicio en 100 ms$/);
   assert.match(restarts[1]!, /reinicio en 200 ms$/);
 });
+
+Deno.test("orders waiting at a failed worker go back unstarted and keep their order", async () => {
+  const { events, done, handlers } = recorder();
+  const failsOnFirst = "data:text/javascript," + encodeURIComponent(
+    `self.onmessage = (e) => {
+       if (e.data.id === 1) throw new Error("roto");
+       self.postMessage({ id: e.data.id, inicio: Date.now(), fin: Date.now() });
+     };`,
+  );
+  const pool = new WorkerPool({
+    size: 1,
+    workerUrl: new URL(failsOnFirst),
+    workMs: 0,
+    workMode: "sleep",
+    timeoutMs: 10_000,
+    retries: 0,
+    events: handlers,
+  });
+  const jobs = [1, 2, 3].map(job);
+  for (const j of jobs) pool.submit(j);
+  assert.equal(pool.busy, 1, "one order runs; the others wait at the worker or in the queue");
+  while (done.size < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.deepEqual(events.filter((e) => !e.startsWith("inicio")), [
+    "fallo 1: el worker falló: Uncaught Error: roto",
+    "fin 2@1",
+    "fin 3@1",
+  ]);
+  assert.deepEqual(jobs.map((j) => j.intentos), [1, 1, 1], "waiting orders were not charged");
+  await pool.drain(1000);
+});

@@ -22,10 +22,13 @@ export interface WorkRequest {
   workMs: number;
   workMode: WorkMode;
   pedido: WorkOrder;
+  /** Position of this order among those sent to this worker, from 1. */
+  seq?: number;
   /**
-   * A shared cell the pool sets to 1 to abandon this attempt (on timeout).
-   * `Worker.terminate()` cannot interrupt a thread that is blocked or busy,
-   * so the work itself watches this cell and stops early.
+   * Cells shared with the pool (see {@linkcode createCancelCell}): one to
+   * abandon the running attempt (a timeout), one holding the last `seq` a
+   * drain still lets start. `Worker.terminate()` cannot interrupt a thread
+   * that is blocked or busy, so the work itself watches these cells.
    */
   cancel?: Int32Array;
 }
@@ -43,15 +46,43 @@ export interface WorkFailure {
   error: string;
 }
 
-/** Creates a cancel cell for one worker's attempts. */
-export function createCancelCell(): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+/** Worker → main thread: the order was handed back without starting (a drain). */
+export interface WorkSkipped {
+  id: number;
+  omitido: true;
 }
 
-/** Sets a cancel cell and wakes a thread sleeping on it. */
+/** Cell 0: keep working, or abandon the running order. */
+const RUN = 0;
+const STOP_NOW = 1;
+/** Cell 1: no limit, or the last `seq` allowed to start. */
+const NO_LIMIT = 0;
+
+/** Creates the cancel cells for one worker's orders. */
+export function createCancelCell(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
+}
+
+/** Abandons the running attempt: sets the cell and wakes a thread sleeping on it. */
 export function cancel(cell: Int32Array): void {
-  Atomics.store(cell, 0, 1);
+  Atomics.store(cell, 0, STOP_NOW);
   Atomics.notify(cell, 0);
+}
+
+/**
+ * Lets orders up to `lastSeq` run (the one running) and hands back the rest
+ * unstarted; `lastSeq` 0 or less lets none start.
+ */
+export function stopAfter(cell: Int32Array, lastSeq: number): void {
+  Atomics.store(cell, 1, lastSeq > 0 ? lastSeq : -1);
+}
+
+function mayStart(request: WorkRequest): boolean {
+  const cell = request.cancel;
+  if (!cell) return true;
+  if (Atomics.load(cell, 0) !== RUN) return false;
+  const limit = Atomics.load(cell, 1);
+  return limit === NO_LIMIT || (request.seq ?? 0) <= limit;
 }
 
 const neverCancelled = createCancelCell();
@@ -61,7 +92,7 @@ const neverCancelled = createCancelCell();
  * `cell` is cancelled.
  */
 export function sleepBlocking(ms: number, cell: Int32Array = neverCancelled): void {
-  if (ms > 0) Atomics.wait(cell, 0, 0, ms);
+  if (ms > 0) Atomics.wait(cell, 0, RUN, ms);
 }
 
 /**
@@ -74,7 +105,7 @@ export function spinCpu(ms: number, cell: Int32Array = neverCancelled): number {
   let x = 0x9e3779b9;
   do {
     for (let i = 0; i < 10_000; i++) x = Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) >>> 0;
-  } while (performance.now() < end && Atomics.load(cell, 0) === 0);
+  } while (performance.now() < end && Atomics.load(cell, 0) !== STOP_NOW);
   return x;
 }
 
@@ -87,7 +118,8 @@ export function spinCpu(ms: number, cell: Int32Array = neverCancelled): number {
  * result.fin - result.inicio; // ≈ 10
  * ```
  */
-export function processOrder(request: WorkRequest): WorkResult {
+export function processOrder(request: WorkRequest): WorkResult | WorkSkipped {
+  if (!mayStart(request)) return { id: request.id, omitido: true };
   const inicio = Date.now();
   if (request.workMode === "cpu") spinCpu(request.workMs, request.cancel);
   else sleepBlocking(request.workMs, request.cancel);
