@@ -6,7 +6,10 @@
  * @module
  */
 
-/** `quiet`: warnings and errors; `normal`: also start-up and summaries; `verbose`: also one line per order. */
+/**
+ * `quiet`: warnings, errors and where the server listens; `normal`: also
+ * start-up and summaries; `verbose`: also one line per order.
+ */
 export type LogLevel = "quiet" | "normal" | "verbose";
 
 /** A line-oriented logger. */
@@ -14,6 +17,8 @@ export interface Logger {
   readonly level: LogLevel;
   error(message: string): void;
   warn(message: string): void;
+  /** Printed at every level: facts an operator always needs, such as bound addresses. */
+  notice(message: string): void;
   info(message: string): void;
   debug(message: string): void;
 }
@@ -55,6 +60,7 @@ export function createLogger(
     level,
     error: (message) => emit("error: ", message),
     warn: (message) => emit("aviso: ", message),
+    notice: (message) => emit("", message),
     info: (message) => level !== "quiet" && emit("", message),
     debug: (message) => level === "verbose" && emit("", message),
   } as Logger;

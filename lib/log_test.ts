@@ -13,15 +13,16 @@ Deno.test("escapeControl makes terminal escapes and line breaks visible", () => 
 Deno.test("log levels decide what is written, and every line is escaped", () => {
   for (
     const [level, expected] of [
-      ["quiet", ["p: error: e", "p: aviso: w"]],
-      ["normal", ["p: error: e", "p: aviso: w", "p: i"]],
-      ["verbose", ["p: error: e", "p: aviso: w", "p: i", "p: d\\u001b"]],
+      ["quiet", ["p: error: e", "p: aviso: w", "p: n"]],
+      ["normal", ["p: error: e", "p: aviso: w", "p: n", "p: i"]],
+      ["verbose", ["p: error: e", "p: aviso: w", "p: n", "p: i", "p: d\\u001b"]],
     ] as const
   ) {
     const lines: string[] = [];
     const log = createLogger(level, "p", (line) => lines.push(line));
     log.error("e");
     log.warn("w");
+    log.notice("n");
     log.info("i");
     log.debug("d\x1b");
     assert.deepEqual(lines, expected, level);

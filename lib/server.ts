@@ -97,7 +97,7 @@ export async function startServer(
     `${config.workers} workers (${config.workMode} ${config.workMs} ms), máximo ${config.max} pedidos admitidos`,
   );
   if (recovered > 0) log.info(`recuperados ${recovered} pedidos sin terminar`);
-  for (const address of addresses) log.info(`escuchando en ${address}`);
+  for (const address of addresses) log.notice(`escuchando en ${address}`);
 
   const connections = new Set<Connection>();
   const connectionsDone = new Set<Promise<void>>();
