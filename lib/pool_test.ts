@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type PoolEvents, type PoolJob, WorkerPool } from "./pool.ts";
+import { pipeliningFor, type PoolEvents, type PoolJob, WorkerPool } from "./pool.ts";
 
 const WORKER_URL = new URL("../worker.ts", import.meta.url);
 
@@ -161,7 +161,7 @@ Deno.test("orders waiting at a failed worker go back unstarted and keep their or
   const pool = new WorkerPool({
     size: 1,
     workerUrl: new URL(failsOnFirst),
-    workMs: 0,
+    workMs: 1, // one order per message; see pipeliningFor
     workMode: "sleep",
     timeoutMs: 10_000,
     retries: 0,
@@ -177,5 +177,30 @@ Deno.test("orders waiting at a failed worker go back unstarted and keep their or
     "fin 3@1",
   ]);
   assert.deepEqual(jobs.map((j) => j.intentos), [1, 1, 1], "waiting orders were not charged");
+  await pool.drain(1000);
+});
+
+Deno.test("orders with no work travel in batches and each is started once, then done once", async () => {
+  assert.deepEqual(pipeliningFor(0), { batch: 64, depth: 4 });
+  assert.deepEqual(pipeliningFor(1), { batch: 1, depth: 2 });
+  const { events, done, handlers } = recorder();
+  const pool = new WorkerPool({
+    size: 2,
+    workerUrl: WORKER_URL,
+    workMs: 0,
+    workMode: "sleep",
+    timeoutMs: 10_000,
+    retries: 0,
+    events: handlers,
+  });
+  const jobs = Array.from({ length: 500 }, (_, i) => job(i + 1));
+  for (const j of jobs) pool.submit(j);
+  while (done.size < jobs.length) await new Promise((resolve) => setTimeout(resolve, 10));
+  for (const j of jobs) {
+    assert.equal(j.intentos, 1);
+    const mine = events.filter((e) => e.split(" ")[1]?.split("@")[0] === String(j.id));
+    assert.deepEqual(mine.map((e) => e.split(" ")[0]), ["inicio", "fin"], `order ${j.id}`);
+  }
+  assert.deepEqual(new Set([...done.values()].map((r) => r.worker)), new Set([1, 2]));
   await pool.drain(1000);
 });

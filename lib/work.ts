@@ -22,7 +22,7 @@ export interface WorkRequest {
   workMs: number;
   workMode: WorkMode;
   pedido: WorkOrder;
-  /** Position of this order among those sent to this worker, from 1. */
+  /** Position of this order's message among those sent to this worker, from 1. */
   seq?: number;
   /**
    * Cells shared with the pool (see {@linkcode createCancelCell}): one to
@@ -51,6 +51,9 @@ export interface WorkSkipped {
   id: number;
   omitido: true;
 }
+
+/** What a worker answers for one order. */
+export type WorkReply = WorkResult | WorkFailure | WorkSkipped;
 
 /** Cell 0: keep working, or abandon the running order. */
 const RUN = 0;
@@ -88,11 +91,22 @@ function mayStart(request: WorkRequest): boolean {
 const neverCancelled = createCancelCell();
 
 /**
- * Blocks the calling thread for `ms` milliseconds without spinning, or until
- * `cell` is cancelled.
+ * `Atomics.wait` wakes up to about a millisecond late, which over many short
+ * orders shows as lost parallelism; the last stretch is spun instead.
+ */
+const SPIN_MS = 1;
+
+/**
+ * Blocks the calling thread for `ms` milliseconds (sleeping all but the last
+ * millisecond), or until `cell` is cancelled.
  */
 export function sleepBlocking(ms: number, cell: Int32Array = neverCancelled): void {
-  if (ms > 0) Atomics.wait(cell, 0, RUN, ms);
+  if (ms <= 0) return;
+  const deadline = performance.now() + ms;
+  if (ms > SPIN_MS) Atomics.wait(cell, 0, RUN, ms - SPIN_MS);
+  while (performance.now() < deadline && Atomics.load(cell, 0) !== STOP_NOW) {
+    // The final sub-millisecond, precisely.
+  }
 }
 
 /**
