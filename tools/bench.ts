@@ -929,9 +929,11 @@ async function measureAll(
       `${fixed(admissionCpu?.load ?? NaN, 2)}, on a ${cores}-core machine: the main thread is ` +
       "the bottleneck." +
       (pipeProfile ? ` Its profile: ${topCategories(pipeProfile, 4)}.` : "") +
-      " With --work-ms 0 every order, besides its INSERT, travels to a worker and back (one " +
-      "postMessage each way per order: that is how pool.ts is written) and causes two UPDATEs " +
-      "(start and end), all on the thread that also reads, validates and replies.",
+      " With --work-ms 0 the same thread also completes every order it admits: besides its " +
+      "INSERT, each order goes to a worker (64 to a message, lib/pool.ts) and comes back as a " +
+      "state change (start and end, one UPDATE when they share a commit), and every commit " +
+      "waits for its fsync on that thread (--sync full). SQLite, the largest share, runs " +
+      "synchronously on the main thread by design: it alone owns the database.",
   );
   bench.findings.push(
     `**One connection per order** (${fixed(connRatio, 2)} of the ceiling): the server's main ` +
@@ -940,14 +942,14 @@ async function measureAll(
       (connProfile ? ` Profile: ${topCategories(connProfile, 4)}.` : "") +
       " Accepting, greeting and closing a connection costs the trivial server the same; what " +
       "the real server adds is validation, the INSERT and its commit (small batches, so one " +
-      "fsync for few orders) and the round trip to a worker.",
+      "fsync for few orders) and sending the order to a worker.",
   );
   bench.findings.push(
     `**End to end** (${grouped(e2e)} orders/s): set by processing, not by admission ` +
       `(${grouped(admission.acceptedPerSecond)} admitted/s). With --work-ms 0 each of the ` +
-      `${cores} workers finished one order every ${fixed(cores / e2e * 1e6, 0)} µs: the time a ` +
-      "message takes to reach a worker and come back, because pool.ts sends one order per " +
-      "message and waits for its result before sending that worker the next one." +
+      `${cores} workers finished one order every ${fixed(cores / e2e * 1e6, 0)} µs, using ` +
+      `${fixed(admissionCpu?.serverWorkers ?? NaN, 2)} cores between them: the workers wait for ` +
+      "the main thread, which admits, stores and completes every order." +
       (pipeProfile
         ? ` On the main thread, messages to and from workers are ${
           share(pipeProfile, "messages to and from workers (pool.ts)")
@@ -958,9 +960,10 @@ async function measureAll(
     `**Parallel efficiency** (${fixed(efficiency, 3)}): ${grouped(makespan - idealMakespan)} ms ` +
       `over the ideal, that is ${
         fixed((makespan - idealMakespan) * PARALLEL.workers / PARALLEL.orders, 2)
-      } ms per order and worker between the end of one order and the start of the next: the ` +
-      "worker posts its result and waits for the main thread to receive it and send another " +
-      "order (one message each way per order, pool.ts).",
+      } ms per order and worker. It is measured from the load tool's first send, so it includes ` +
+      "connecting, admitting and committing the first orders; each worker already holds its " +
+      "next order when one ends (lib/pool.ts), and sleep work lasts its 50 ms to within a " +
+      "fraction of a millisecond (lib/work.ts), so the rest is what those fractions add up to.",
   );
   const scaling2 = workerCores.get(2)! / c1;
   const busiest = workerCounts.at(-1)!;
