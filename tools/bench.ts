@@ -945,8 +945,8 @@ async function measureAll(
       "fsync for few orders) and sending the order to a worker.",
   );
   bench.findings.push(
-    `**End to end** (${grouped(e2e)} orders/s): set by processing, not by admission ` +
-      `(${grouped(admission.acceptedPerSecond)} admitted/s). With --work-ms 0 each of the ` +
+    `**End to end** (${grouped(e2e)} orders/s, against ` +
+      `${grouped(admission.acceptedPerSecond)} admitted/s). With --work-ms 0 each of the ` +
       `${cores} workers finished one order every ${fixed(cores / e2e * 1e6, 0)} µs, using ` +
       `${fixed(admissionCpu?.serverWorkers ?? NaN, 2)} cores between them: the workers wait for ` +
       "the main thread, which admits, stores and completes every order." +
