@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { usage, UsageError } from "./lib/cli.ts";
+import { runMain, usage } from "./lib/cli.ts";
 import { parseServerArgs, SERVER_FLAGS } from "./lib/config.ts";
 import { startServer } from "./lib/server.ts";
 import { renderReport, snapshotFromRows } from "./lib/stats.ts";
@@ -75,13 +75,4 @@ async function main(args: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const hint = error instanceof UsageError ? ` (pruebe '${PROGRAM} --help')` : "";
-    console.error(`${PROGRAM}: error: ${message}${hint}`);
-    Deno.exit(error instanceof UsageError ? 2 : 1);
-  }
-}
+if (import.meta.main) await runMain(PROGRAM, () => main(Deno.args));

@@ -123,3 +123,29 @@ export function usage(
   const lines = rows.map(([names, text]) => `  ${names.padEnd(width)}${text}`);
   return `Uso: ${command}\n\n${summary}\n\nOpciones:\n${lines.join("\n")}\n${extra}`;
 }
+
+/**
+ * Runs a command's `main` and exits with its code. Any error becomes one line
+ * on stderr, `PROGRAM: error: …`, never a stack trace: exit 2 for a
+ * {@linkcode UsageError} (with a pointer to `--help` on the same line), 1
+ * otherwise.
+ *
+ * @example
+ * ```ts
+ * if (import.meta.main) await runMain("pedidos-server", () => main(Deno.args));
+ * ```
+ */
+export async function runMain(
+  program: string,
+  main: () => Promise<number | void>,
+  helpCommand = program,
+): Promise<never> {
+  try {
+    Deno.exit((await main()) ?? 0);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const hint = error instanceof UsageError ? ` (pruebe '${helpCommand} --help')` : "";
+    console.error(`${program}: error: ${message}${hint}`);
+    Deno.exit(error instanceof UsageError ? 2 : 1);
+  }
+}

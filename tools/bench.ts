@@ -20,8 +20,8 @@ import {
   type FlagSpec,
   integerFlag,
   parseFlags,
+  runMain,
   usage,
-  UsageError,
   validateFlags,
 } from "../lib/cli.ts";
 import {
@@ -1096,13 +1096,4 @@ async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const hint = error instanceof UsageError ? " (pruebe 'deno task bench --help')" : "";
-    console.error(`bench: error: ${message}${hint}`);
-    Deno.exit(error instanceof UsageError ? 2 : 1);
-  }
-}
+if (import.meta.main) await runMain("bench", () => main(Deno.args), "deno task bench");

@@ -11,7 +11,7 @@
  * @module
  */
 import { z } from "zod";
-import { parseFlags, usage, UsageError, validateFlags } from "../lib/cli.ts";
+import { parseFlags, runMain, usage, validateFlags } from "../lib/cli.ts";
 import { denortCachePath, TARGETS } from "../lib/runtime.ts";
 
 /** One executable to build. */
@@ -121,12 +121,4 @@ async function main(args: string[]) {
   }
 }
 
-if (import.meta.main) {
-  try {
-    await main(Deno.args);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    console.error(`compile: error: ${message}`);
-    Deno.exit(error instanceof UsageError ? 2 : 1);
-  }
-}
+if (import.meta.main) await runMain("compile", () => main(Deno.args), "deno task compile");

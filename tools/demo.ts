@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { usage } from "../lib/cli.ts";
+import { runMain, usage } from "../lib/cli.ts";
 import { LineReader } from "../lib/client_lines.ts";
 import { DEFAULTS } from "../lib/config.ts";
 import { formatAddress } from "../lib/listen.ts";
@@ -114,11 +114,4 @@ async function main() {
   }
 }
 
-if (import.meta.main) {
-  try {
-    await main();
-  } catch (error) {
-    console.error(`demo: error: ${error instanceof Error ? error.message : error}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runMain("demo", () => main(), "deno task demo");

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { usage, UsageError } from "../lib/cli.ts";
+import { runMain, usage } from "../lib/cli.ts";
 import { newRunTag, OrderGenerator } from "../lib/load_orders.ts";
 import { LOAD_FLAGS, type LoadOptions, parseLoadArgs } from "../lib/load_options.ts";
 import {
@@ -738,13 +738,4 @@ function writeErr(text: string) {
   Deno.stderr.writeSync(encoder.encode(text));
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const hint = error instanceof UsageError ? " (pruebe 'deno task load --help')" : "";
-    console.error(`carga: error: ${message}${hint}`);
-    Deno.exit(error instanceof UsageError ? 2 : 1);
-  }
-}
+if (import.meta.main) await runMain("carga", () => main(Deno.args), "deno task load");

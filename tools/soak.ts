@@ -25,6 +25,7 @@ import {
   type FlagSpec,
   integerFlag,
   parseFlags,
+  runMain,
   usage,
   UsageError,
   validateFlags,
@@ -624,12 +625,4 @@ async function main(args: string[]): Promise<number> {
   });
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (error) {
-    console.error(`${PROGRAM}: error: ${error instanceof Error ? error.message : String(error)}`);
-    if (error instanceof UsageError) console.error(`Pruebe '${PROGRAM} --help'.`);
-    Deno.exit(error instanceof UsageError ? 2 : 1);
-  }
-}
+if (import.meta.main) await runMain(PROGRAM, () => main(Deno.args));

@@ -18,8 +18,8 @@ import {
   type FlagSpec,
   integerFlag,
   parseFlags,
+  runMain,
   usage,
-  UsageError,
   validateFlags,
 } from "../lib/cli.ts";
 import { encodeLine, greeting } from "../lib/protocol.ts";
@@ -170,12 +170,5 @@ async function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const hint = error instanceof UsageError ? " (pruebe --help)" : "";
-    console.error(`servidor trivial: error: ${message}${hint}`);
-    Deno.exit(error instanceof UsageError ? 2 : 1);
-  }
+  await runMain("servidor trivial", () => main(Deno.args), "deno run tools/trivial_server.ts");
 }
