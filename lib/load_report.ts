@@ -140,17 +140,18 @@ export class Tally {
 }
 
 /** What the report needs besides the counters. */
-export interface RunInfo {
-  target: string;
-  mode: "conexion" | "pipeline";
-  loop: "cerrado" | "abierto";
-  concurrency: number;
-  depth: number;
-  rate?: number;
-  startedAt: number;
-  elapsedMs: number;
-  aborted?: string;
-}
+export type RunInfo = Pick<
+  LoadReport,
+  | "target"
+  | "mode"
+  | "loop"
+  | "concurrency"
+  | "depth"
+  | "rate"
+  | "startedAt"
+  | "elapsedMs"
+  | "aborted"
+>;
 
 /** Summarises a histogram's percentiles (NaN when empty becomes 0 so JSON stays numeric). */
 export function summarizeLatency(histogram: Histogram): LatencySummary {

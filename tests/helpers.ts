@@ -297,3 +297,32 @@ export async function spawnServer(args: string[], timeoutMs = 20_000): Promise<S
   handle.port = Number(handle.addresses[0]?.split(":").pop());
   return handle;
 }
+
+/** The outcome of a finished child process. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs one of the project's scripts (path from the root) to completion, without colours or stdin. */
+export async function runScript(
+  script: string,
+  args: string[],
+  permissions: string[],
+): Promise<CliResult> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...permissions, new URL(script, ROOT).pathname, ...args],
+    cwd: new URL(".", ROOT).pathname,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { LOAD_DEFAULTS } from "../lib/load_options.ts";
 import { verificationPassed } from "../lib/load_verify.ts";
 import { runLoad } from "../tools/load.ts";
-import { ROOT, startTestServer } from "./helpers.ts";
+import { runScript, startTestServer } from "./helpers.ts";
 
 Deno.test("a one-second open-loop pipelined run adds up and verifies against the database", async () => {
   await using t = await startTestServer({ max: 100_000, workMs: 0, workers: 2, sync: "normal" });
@@ -79,18 +79,8 @@ Deno.test("with no server listening, attempts count as errors and a pipelined ru
   assert.ok(pipelined.failedConnections >= 2);
 });
 
-async function runCli(args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-read", new URL("tools/load.ts", ROOT).pathname, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+function runCli(args: string[]) {
+  return runScript("tools/load.ts", args, ["--allow-net", "--allow-read"]);
 }
 
 Deno.test("the command prints its help, and refuses a bad flag in one line with code 2", async () => {

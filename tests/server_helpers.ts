@@ -7,7 +7,9 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import { order, queryDb, ROOT, TestClient, waitFor } from "./helpers.ts";
+import { type CliResult, order, queryDb, runScript, TestClient, waitFor } from "./helpers.ts";
+
+export type { CliResult };
 import type { OrderView } from "../lib/protocol.ts";
 
 /** ISO-8601 UTC with milliseconds, as every date column stores it. */
@@ -160,32 +162,12 @@ export function orderOfSize(bytes: number, cliente = "Ana"): Record<string, unkn
   return result;
 }
 
-/** The outcome of a finished child process. */
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `server.ts` with `args` to completion (for `--help`, bad flags, `stats`). */
-export async function runServerCli(
+export function runServerCli(
   args: string[],
   permissions: string[] = ["--allow-read"],
 ): Promise<CliResult> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...permissions, new URL("server.ts", ROOT).pathname, ...args],
-    cwd: new URL(".", ROOT).pathname,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+  return runScript("server.ts", args, permissions);
 }
 
 /** The non-empty lines of a text. */
