@@ -7,6 +7,7 @@
  */
 import { type FrameErrorCode, MessageFramer } from "./framing.ts";
 import type { RequestContext } from "./handlers.ts";
+import { formatAddress } from "./listen.ts";
 import type { Logger } from "./log.ts";
 import type { OrderListener } from "./orders.ts";
 import { encodeLine, failure, type FinishedEvent, type Reply } from "./protocol.ts";
@@ -60,10 +61,7 @@ export class Connection implements OrderListener {
   constructor(conn: Deno.Conn, options: ConnectionOptions) {
     this.#conn = conn;
     this.#options = options;
-    const address = conn.remoteAddr as Deno.NetAddr;
-    this.peer = address.hostname.includes(":")
-      ? `[${address.hostname}]:${address.port}`
-      : `${address.hostname}:${address.port}`;
+    this.peer = formatAddress(conn.remoteAddr as Deno.NetAddr);
   }
 
   get open(): boolean {

@@ -22,12 +22,15 @@ export function memoryLogger(): Logger & { lines: string[] } {
   return Object.assign(createLogger("verbose", "pedidos", (line) => lines.push(line)), { lines });
 }
 
-/** A temporary folder removed on dispose. */
+/** A temporary folder removed on dispose (a folder already gone is fine). */
 export async function tempDir(): Promise<AsyncDisposable & { path: string }> {
   const path = await Deno.makeTempDir({ prefix: "pedidos-test-" });
   return {
     path,
-    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),
+    [Symbol.asyncDispose]: () =>
+      Deno.remove(path, { recursive: true }).catch((error) => {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      }),
   };
 }
 

@@ -4,8 +4,16 @@
  * cost the server more than a bounded amount of memory or descriptors.
  */
 import assert from "node:assert/strict";
-import { order, queryDb, spawnServer, startTestServer, TestClient, waitFor } from "./helpers.ts";
-import { LineReader, processUsage, scratchDir, sleep, writeAll } from "./reliability_helpers.ts";
+import {
+  order,
+  queryDb,
+  spawnServer,
+  startTestServer,
+  tempDir,
+  TestClient,
+  waitFor,
+} from "./helpers.ts";
+import { LineReader, processUsage, sleep, writeAll } from "./reliability_helpers.ts";
 
 const encoder = new TextEncoder();
 
@@ -59,7 +67,7 @@ Deno.test("a half-closed connection still gets every reply, then the server clos
 });
 
 Deno.test("thousands of idle connections are capped, closed after --idle-ms, and leave no descriptors behind", async () => {
-  await using dir = await scratchDir();
+  await using dir = await tempDir();
   await using server = await spawnServer([
     "--db",
     `${dir.path}/p.db`,
@@ -130,7 +138,7 @@ Deno.test("a slow-loris client sending one byte at a time is closed after --idle
 });
 
 Deno.test("a client that never reads its replies stops being read and is closed; server memory stays bounded", async () => {
-  await using dir = await scratchDir();
+  await using dir = await tempDir();
   await using server = await spawnServer(["--db", `${dir.path}/p.db`, "--idle-ms", "1500"]);
   const pid = server.child.pid;
   const before = processUsage(pid);

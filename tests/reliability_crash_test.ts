@@ -6,13 +6,12 @@
  * processed once too.
  */
 import assert from "node:assert/strict";
-import { spawnServer } from "./helpers.ts";
+import { spawnServer, tempDir } from "./helpers.ts";
 import {
   assertExactlyOnce,
   integrityCheck,
   newLedger,
   pipelinedLoad,
-  scratchDir,
   seededRandom,
   sleep,
   unfinishedCount,
@@ -29,7 +28,7 @@ Deno.test("kill -9 under pipelined load loses and duplicates nothing acknowledge
   for (const seed of SEEDS) {
     const random = seededRandom(seed);
     const context = `seed ${seed}`;
-    await using dir = await scratchDir();
+    await using dir = await tempDir();
     const db = `${dir.path}/pedidos.db`;
     // Slow enough work that a backlog builds up: the kill finds orders queued and in process.
     const flags = ["--db", db, "--work-ms", "10", "--workers", "3", "--max", "400"];

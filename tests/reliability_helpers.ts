@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { queryDb, ROOT, SERVER_PERMISSIONS } from "./helpers.ts";
+import { queryDb, ROOT, SERVER_PERMISSIONS, tempDir } from "./helpers.ts";
 
 /** Resolves after `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
@@ -17,15 +17,6 @@ export function sleep(ms: number): Promise<void> {
 }
 
 export { seededRandom } from "../lib/random.ts";
-
-/** A temporary folder removed on dispose (recursively, ignoring a vanished folder). */
-export async function scratchDir(): Promise<AsyncDisposable & { path: string }> {
-  const path = await Deno.makeTempDir({ prefix: "pedidos-rel-" });
-  return {
-    path,
-    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }).catch(() => {}),
-  };
-}
 
 // ---------------------------------------------------------------------------
 // Load with a ledger
@@ -318,7 +309,7 @@ export async function setImmutable(paths: string[], on: boolean): Promise<boolea
 
 /** Whether `chattr +i` works on files in the temporary folder (root on ext4/xfs/btrfs). */
 export async function canMakeImmutable(): Promise<boolean> {
-  await using dir = await scratchDir();
+  await using dir = await tempDir();
   const file = `${dir.path}/probe`;
   await Deno.writeTextFile(file, "x");
   const ok = await setImmutable([file], true);

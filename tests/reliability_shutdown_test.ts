@@ -5,14 +5,13 @@
  * finishes every acknowledged order exactly once.
  */
 import assert from "node:assert/strict";
-import { order, spawnServer, TestClient, waitFor } from "./helpers.ts";
+import { order, spawnServer, tempDir, TestClient, waitFor } from "./helpers.ts";
 import {
   assertExactlyOnce,
   integrityCheck,
   type Ledger,
   newLedger,
   pipelinedLoad,
-  scratchDir,
   sleep,
   spawnServerRaw,
   unfinishedCount,
@@ -34,7 +33,7 @@ async function restartAndCheck(db: string, prefix: string, ledger: Ledger, conte
 }
 
 async function signalUnderLoad(signals: Deno.Signal[], context: string) {
-  await using dir = await scratchDir();
+  await using dir = await tempDir();
   const db = `${dir.path}/pedidos.db`;
   const ledger = newLedger();
   const prefix = `shut-${signals.join("-")}`;
@@ -71,7 +70,7 @@ Deno.test("two signals in a row still end in one orderly shutdown", async () => 
 });
 
 Deno.test("a signal during start-up never leaves a damaged database, and the next start works", async () => {
-  await using dir = await scratchDir();
+  await using dir = await tempDir();
   const db = `${dir.path}/pedidos.db`;
   const outcomes: string[] = [];
   for (const delay of [0, 40, 80, 120, 160, 250, 400]) {

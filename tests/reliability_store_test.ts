@@ -7,13 +7,12 @@
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { order, queryDb, spawnServer, TestClient, waitFor } from "./helpers.ts";
+import { order, queryDb, spawnServer, tempDir, TestClient, waitFor } from "./helpers.ts";
 import {
   canMakeImmutable,
   canMountTmpfs,
   fillDisk,
   integrityCheck,
-  scratchDir,
   setImmutable,
   sleep,
   smallTmpfs,
@@ -109,7 +108,7 @@ function holdWriteLock(db: string): { release(): void } {
 }
 
 Deno.test("while another process holds the database's write lock, orders get interno and nothing acknowledged is lost", async () => {
-  await using dir = await scratchDir();
+  await using dir = await tempDir();
   const db = `${dir.path}/pedidos.db`;
   let lock: { release(): void } | undefined;
   await storeFaultScenario(
@@ -128,7 +127,7 @@ Deno.test("while another process holds the database's write lock, orders get int
 });
 
 Deno.test("while another process holds the write lock, the server still answers other clients promptly", async () => {
-  await using dir = await scratchDir();
+  await using dir = await tempDir();
   const db = `${dir.path}/pedidos.db`;
   await using server = await spawnServer(["--db", db, ...FLAGS]);
   await using client = await TestClient.open(server.port);
@@ -162,7 +161,7 @@ Deno.test({
   name: "database files made unwritable mid-run (chattr +i): interno, then full recovery",
   ignore: !immutable,
   async fn() {
-    await using dir = await scratchDir();
+    await using dir = await tempDir();
     const db = `${dir.path}/pedidos.db`;
     // Not the -shm index: it is memory-mapped, and an immutable mapping is a
     // SIGBUS (a crash, which the crash test covers), not a failed write.

@@ -6,12 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { sandboxedWorker } from "../lib/pool.ts";
-import { scratchDir, sleep } from "./reliability_helpers.ts";
+import { sleep } from "./reliability_helpers.ts";
 import {
   order,
   queryDb,
   spawnServer,
   startTestServer,
+  tempDir,
   TestClient,
   type TestServer,
   waitFor,
@@ -165,7 +166,7 @@ for (const workMode of ["sleep", "cpu"] as const) {
     // first. Code that never looks at the cell (truly hung code) cannot be
     // stopped this way; README says so. A child process, so that no other
     // test's threads blur the count.
-    await using dir = await scratchDir();
+    await using dir = await tempDir();
     await using server = await spawnServer([
       ...["--db", `${dir.path}/p.db`, "--workers", "1", "--retries", "0"],
       ...["--timeout-ms", "300", "--work-ms", "4000", "--work-mode", workMode],
