@@ -9,9 +9,9 @@
  *
  * @module
  */
-import { type ClientIO, runClient } from "./lib/client_run.ts";
+import { type ClientIO, runClient } from "./lib/client/run.ts";
 
-export { type ClientIO, runClient, type TextSink } from "./lib/client_run.ts";
+export { type ClientIO, runClient, type TextSink } from "./lib/client/run.ts";
 
 const encoder = new TextEncoder();
 

@@ -8,14 +8,14 @@
  *
  * @module
  */
-import { runMain, usage } from "./lib/cli.ts";
-import { parseServerArgs, SERVER_FLAGS } from "./lib/config.ts";
-import { startServer } from "./lib/server.ts";
-import { renderReport, snapshotFromRows } from "./lib/stats.ts";
-import { openReadOnlyStore } from "./lib/store.ts";
-import { versionLine } from "./lib/version.ts";
+import { runMain, usage } from "./lib/util/cli.ts";
+import { parseServerArgs, SERVER_FLAGS } from "./lib/server/config.ts";
+import { startServer } from "./lib/server/server.ts";
+import { renderReport, snapshotFromRows } from "./lib/stats/stats.ts";
+import { openReadOnlyStore } from "./lib/store/sqlite.ts";
+import { versionLine } from "./lib/util/version.ts";
 
-export { type RunningServer, startServer } from "./lib/server.ts";
+export { type RunningServer, startServer } from "./lib/server/server.ts";
 
 const PROGRAM = "pedidos-server";
 

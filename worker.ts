@@ -7,7 +7,7 @@
  */
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
-import { processOrder, type WorkReply, type WorkRequest } from "./lib/work.ts";
+import { processOrder, type WorkReply, type WorkRequest } from "./lib/orders/work.ts";
 
 function answer(request: WorkRequest): WorkReply {
   try {

@@ -9,9 +9,9 @@
  */
 import assert from "node:assert/strict";
 import { type ClientIO, runClient } from "../client.ts";
-import { CLIENT_FLAGS } from "../lib/client_config.ts";
-import { EXIT } from "../lib/client_errors.ts";
-import { TEXTOS } from "../lib/protocol.ts";
+import { CLIENT_FLAGS } from "../lib/client/config.ts";
+import { EXIT } from "../lib/client/errors.ts";
+import { TEXTOS } from "../lib/wire/protocol.ts";
 import { LOOPBACKS, order, queryDb, ROOT, startTestServer, TestClient } from "./helpers.ts";
 
 const encoder = new TextEncoder();

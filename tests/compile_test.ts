@@ -4,7 +4,7 @@
  * with the reason in its name, and the one-line failure is checked instead.
  */
 import assert from "node:assert/strict";
-import { missingRuntimeReason } from "../lib/runtime.ts";
+import { missingRuntimeReason } from "../tools/compile/runtime.ts";
 import { queryDb, ROOT, waitFor } from "./helpers.ts";
 
 const decoder = new TextDecoder();

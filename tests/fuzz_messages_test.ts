@@ -12,7 +12,7 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { MAX_CLIENTE, MAX_DIRECCION } from "../lib/schema.ts";
+import { MAX_CLIENTE, MAX_DIRECCION } from "../lib/wire/schema.ts";
 import { queryDb, startTestServer, TestClient, type TestServer } from "./helpers.ts";
 import { LineReader, writeAll } from "./reliability_helpers.ts";
 

@@ -6,10 +6,10 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import { type ServerConfig } from "../lib/config.ts";
-import { DEFAULTS } from "../lib/config.ts";
-import { createLogger, type Logger } from "../lib/log.ts";
-import { type RunningServer, type ServerOverrides, startServer } from "../lib/server.ts";
+import { type ServerConfig } from "../lib/server/config.ts";
+import { DEFAULTS } from "../lib/server/config.ts";
+import { createLogger, type Logger } from "../lib/util/log.ts";
+import { type RunningServer, type ServerOverrides, startServer } from "../lib/server/server.ts";
 
 /** The repository root, for spawning the real entry points. */
 export const ROOT = new URL("../", import.meta.url);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { LOAD_DEFAULTS } from "../lib/load_options.ts";
-import { verificationPassed } from "../lib/load_verify.ts";
-import { runLoad } from "../tools/load.ts";
+import { LOAD_DEFAULTS } from "../tools/load/options.ts";
+import { verificationPassed } from "../tools/load/verify.ts";
+import { runLoad } from "../tools/load/main.ts";
 import { runScript, startTestServer } from "./helpers.ts";
 
 Deno.test("a one-second open-loop pipelined run adds up and verifies against the database", async () => {
@@ -80,7 +80,7 @@ Deno.test("with no server listening, attempts count as errors and a pipelined ru
 });
 
 function runCli(args: string[]) {
-  return runScript("tools/load.ts", args, ["--allow-net", "--allow-read"]);
+  return runScript("tools/load/main.ts", args, ["--allow-net", "--allow-read"]);
 }
 
 Deno.test("the command prints its help, and refuses a bad flag in one line with code 2", async () => {

@@ -16,7 +16,7 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export { seededRandom } from "../lib/random.ts";
+export { seededRandom } from "../lib/util/random.ts";
 
 // ---------------------------------------------------------------------------
 // Load with a ledger

@@ -5,7 +5,7 @@
  * back (capacity returns to `--max`).
  */
 import assert from "node:assert/strict";
-import { sandboxedWorker } from "../lib/pool.ts";
+import { sandboxedWorker } from "../lib/orders/pool.ts";
 import { sleep } from "./reliability_helpers.ts";
 import {
   order,

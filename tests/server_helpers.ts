@@ -10,7 +10,7 @@ import { DatabaseSync } from "node:sqlite";
 import { type CliResult, order, queryDb, runScript, TestClient, waitFor } from "./helpers.ts";
 
 export type { CliResult };
-import type { OrderView } from "../lib/protocol.ts";
+import type { OrderView } from "../lib/wire/protocol.ts";
 
 /** ISO-8601 UTC with milliseconds, as every date column stores it. */
 export const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;

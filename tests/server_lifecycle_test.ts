@@ -6,8 +6,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { DEFAULTS } from "../lib/config.ts";
-import { createLogger } from "../lib/log.ts";
+import { DEFAULTS } from "../lib/server/config.ts";
+import { createLogger } from "../lib/util/log.ts";
 import { order, spawnServer, startTestServer, tempDir, TestClient, waitFor } from "./helpers.ts";
 import {
   execDb,

@@ -7,7 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { sandboxedWorker } from "../lib/pool.ts";
+import { sandboxedWorker } from "../lib/orders/pool.ts";
 import { order, startTestServer, TestClient, waitFor } from "./helpers.ts";
 import {
   capacity,

@@ -1,0 +1,213 @@
+/**
+ * One client connection: greeting, framing, answering in request order,
+ * completion notices, and the limits that keep one bad client from costing
+ * anyone else anything (message size, idle time, stalled readers).
+ *
+ * @module
+ */
+import { type FrameErrorCode, MessageFramer } from "../wire/framing.ts";
+import type { RequestContext } from "./handlers.ts";
+import { formatAddress } from "./listen.ts";
+import type { Logger } from "../util/log.ts";
+import type { OrderListener } from "../orders/service.ts";
+import { encodeLine, failure, type FinishedEvent, type Reply } from "../wire/protocol.ts";
+
+/** What a connection needs from the server. */
+export interface ConnectionOptions {
+  /** Longest message, in bytes. */
+  maxBytes: number;
+  /** Close after this long without a complete message (or with a write stuck this long). */
+  idleMs: number;
+  /** The greeting line, built when the client connects. */
+  greeting: () => string;
+  handle: (message: Record<string, unknown>, context: RequestContext) => Reply | Promise<Reply>;
+  /** Counts a message rejected before it reached a handler. */
+  onFrameError: (codigo: FrameErrorCode) => void;
+  log: Logger;
+}
+
+/**
+ * Each connection reads into its own buffer (a pending read owns it), so an
+ * idle connection costs its buffer: it starts small, 5,000 idle connections
+ * then hold 20 MB rather than 320 MB, and doubles whenever a read fills it,
+ * up to the maximum, for clients that pipeline.
+ */
+const MIN_READ_BUFFER_BYTES = 4 * 1024;
+const MAX_READ_BUFFER_BYTES = 64 * 1024;
+const encoder = new TextEncoder();
+
+/**
+ * Serves one accepted TCP connection until either side closes it.
+ *
+ * @example
+ * ```ts
+ * const connection = new Connection(conn, options);
+ * await connection.serve();
+ * ```
+ */
+export class Connection implements OrderListener {
+  readonly #conn: Deno.Conn;
+  readonly #options: ConnectionOptions;
+  readonly peer: string;
+  #open = true;
+  #writes: Promise<void> = Promise.resolve();
+  #writeStartedAt: number | undefined;
+  #lastMessageAt = Date.now();
+  #watching = new Set<number>();
+  /** Set while replies to a read are being prepared; see `notify`. */
+  #heldEvents: string[] | undefined;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(conn: Deno.Conn, options: ConnectionOptions) {
+    this.#conn = conn;
+    this.#options = options;
+    this.peer = formatAddress(conn.remoteAddr as Deno.NetAddr);
+  }
+
+  get open(): boolean {
+    return this.#open;
+  }
+
+  watch(id: number): void {
+    this.#watching.add(id);
+  }
+
+  notify(event: FinishedEvent): void {
+    this.#watching.delete(event.id);
+    this.#lastMessageAt = Date.now();
+    // An event for an order whose reply is still being prepared waits for
+    // that reply, so a client always reads "encolado" before "listo".
+    if (this.#heldEvents) this.#heldEvents.push(encodeLine(event));
+    else this.#send(encodeLine(event));
+  }
+
+  /** Runs the connection; resolves once it is closed. */
+  async serve(): Promise<void> {
+    try {
+      (this.#conn as Deno.TcpConn).setNoDelay?.(true);
+      this.#send(this.#options.greeting());
+      this.#armIdleTimer(this.#options.idleMs);
+      await this.#readLoop();
+      await this.#writes;
+    } catch (error) {
+      if (this.#open) this.#options.log.warn(`conexión ${this.peer}: ${describe(error)}`);
+    } finally {
+      this.close();
+    }
+  }
+
+  /** Closes at once; pending replies are dropped. Safe to call twice. */
+  close(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    clearTimeout(this.#idleTimer);
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by the peer's reset.
+    }
+  }
+
+  /** Lets queued writes finish (bounded by the idle limit), then closes. */
+  async closeAfterWrites(): Promise<void> {
+    await this.#writes;
+    this.close();
+  }
+
+  async #readLoop() {
+    const framer = new MessageFramer({ maxBytes: this.#options.maxBytes });
+    let buffer = new Uint8Array(MIN_READ_BUFFER_BYTES);
+    const context: RequestContext = { listener: this };
+    while (this.#open) {
+      const count = await this.#conn.read(buffer).catch((error) => {
+        if (this.#open) throw error;
+        return null;
+      });
+      if (count === null) return;
+      const frames = framer.push(buffer.subarray(0, count));
+      if (count === buffer.length && buffer.length < MAX_READ_BUFFER_BYTES) {
+        buffer = new Uint8Array(buffer.length * 2);
+      }
+      if (frames.length === 0) continue;
+      this.#lastMessageAt = Date.now();
+      this.#heldEvents = [];
+      const replies = frames.map((frame) => {
+        if (frame.tipo === "mensaje") return this.#answer(frame.valor, context);
+        this.#options.onFrameError(frame.codigo);
+        return failure(frame.codigo, frame.detalle);
+      });
+      const lines = (await Promise.all(replies)).map(encodeLine).join("");
+      const events = this.#heldEvents.join("");
+      this.#heldEvents = undefined;
+      this.#send(lines + events);
+      // Read no further until the peer has taken the replies: a client that
+      // never reads stops being read, and its buffers stay bounded.
+      await this.#writes;
+      if (framer.closed) return;
+    }
+  }
+
+  async #answer(message: Record<string, unknown>, context: RequestContext): Promise<Reply> {
+    try {
+      return await this.#options.handle(message, context);
+    } catch (error) {
+      this.#options.log.error(`error inesperado atendiendo a ${this.peer}: ${describe(error)}`);
+      return failure("interno");
+    }
+  }
+
+  #send(text: string) {
+    if (!this.#open) return;
+    const bytes = encoder.encode(text);
+    this.#writes = this.#writes.then(() => this.#writeAll(bytes)).catch((error) => {
+      if (this.#open) {
+        this.#options.log.debug(`conexión ${this.peer}: escritura fallida: ${describe(error)}`);
+      }
+      this.close();
+    });
+  }
+
+  async #writeAll(bytes: Uint8Array) {
+    if (!this.#open) return;
+    this.#writeStartedAt = Date.now();
+    let written = 0;
+    while (written < bytes.length) written += await this.#conn.write(bytes.subarray(written));
+    this.#writeStartedAt = undefined;
+  }
+
+  #armIdleTimer(delay: number) {
+    this.#idleTimer = setTimeout(() => this.#checkIdle(), delay);
+  }
+
+  #checkIdle() {
+    if (!this.#open) return;
+    const now = Date.now();
+    const { idleMs } = this.#options;
+    if (this.#writeStartedAt !== undefined) {
+      // A write in progress is judged alone: a peer that stops reading is
+      // closed once one write has been stuck for the idle limit.
+      const stuckFor = now - this.#writeStartedAt;
+      if (stuckFor >= idleMs) {
+        this.#options.log.debug(`conexión ${this.peer}: no lee sus respuestas; se cierra`);
+        this.close();
+      } else {
+        this.#armIdleTimer(idleMs - stuckFor);
+      }
+      return;
+    }
+    // Requests being answered, or orders whose notice is awaited, are not idleness.
+    const busy = this.#heldEvents !== undefined || this.#watching.size > 0;
+    const quietFor = now - this.#lastMessageAt;
+    if (!busy && quietFor >= idleMs) {
+      this.#send(encodeLine(failure("inactivo", `sin mensajes durante ${idleMs} ms`)));
+      this.#writes.finally(() => this.close());
+      this.#armIdleTimer(idleMs);
+      return;
+    }
+    this.#armIdleTimer(busy ? idleMs : idleMs - quietFor);
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

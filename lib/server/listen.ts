@@ -1,0 +1,97 @@
+/**
+ * Binding the listening sockets: one per address, IPv4 and IPv6 side by side.
+ *
+ * On Linux `[::]` is dual-stack, so binding `0.0.0.0` and `[::]` on one port
+ * needs SO_REUSEPORT on both. That same option would let a second server bind
+ * the port silently and steal half its connections, so each address is first
+ * probed with a plain bind, which fails while anyone holds the port.
+ *
+ * @module
+ */
+import type { Logger } from "../util/log.ts";
+
+/** Thrown when the port is taken. */
+export class PortInUseError extends Error {
+  override name = "PortInUseError";
+}
+
+/**
+ * Formats an address as `host:port`, bracketing IPv6.
+ *
+ * @example
+ * ```ts
+ * formatAddress({ hostname: "::", port: 8888 }); // "[::]:8888"
+ * ```
+ */
+export function formatAddress(address: { hostname: string; port: number }): string {
+  const host = address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname;
+  return `${host}:${address.port}`;
+}
+
+/**
+ * Binds every host on `port` (0: one free port chosen by the system, shared by
+ * all hosts). Falls back to a single dual-stack `[::]` socket where the system
+ * offers no SO_REUSEPORT.
+ *
+ * @throws {PortInUseError} if the port is held by another process
+ */
+export function bindListeners(
+  hosts: readonly string[],
+  port: number,
+  log: Logger,
+): Deno.TcpListener[] {
+  if (port !== 0) { for (const hostname of hosts) probe(hostname, port); }
+  const listeners: Deno.TcpListener[] = [];
+  try {
+    let boundPort = port;
+    for (const hostname of hosts) {
+      const listener = Deno.listen({ hostname, port: boundPort, reusePort: true });
+      boundPort = listener.addr.port;
+      listeners.push(listener);
+    }
+    return listeners;
+  } catch (error) {
+    for (const listener of listeners) listener.close();
+    // Only the any-addresses may fold into one dual-stack socket: binding
+    // [::] for specific addresses would listen on interfaces nobody asked for.
+    if (!isReusePortUnavailable(error) || !hosts.every(isAnyAddress) || hosts.length < 2) {
+      throw translate(error, port);
+    }
+    log.warn(
+      "SO_REUSEPORT no disponible en este sistema: se escucha en un solo socket dual-stack [::]",
+    );
+    try {
+      return [Deno.listen({ hostname: "::", port })];
+    } catch (fallbackError) {
+      throw translate(fallbackError, port);
+    }
+  }
+}
+
+function isAnyAddress(hostname: string): boolean {
+  return hostname === "0.0.0.0" || hostname === "::" || hostname === "[::]";
+}
+
+function probe(hostname: string, port: number) {
+  let listener: Deno.TcpListener;
+  try {
+    listener = Deno.listen({ hostname, port });
+  } catch (error) {
+    throw translate(error, port);
+  }
+  listener.close();
+}
+
+function isReusePortUnavailable(error: unknown): boolean {
+  // Where SO_REUSEPORT is missing, Deno rejects the option or the second
+  // (overlapping) bind fails after the probes said the port was free.
+  return error instanceof Deno.errors.NotSupported || error instanceof TypeError ||
+    error instanceof Deno.errors.AddrInUse;
+}
+
+function translate(error: unknown, port: number): Error {
+  if (error instanceof Deno.errors.AddrInUse) {
+    return new PortInUseError(`el puerto ${port} ya está en uso (¿otro servidor de pedidos?)`);
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}

@@ -1,0 +1,421 @@
+/**
+ * The order store: SQLite through `node:sqlite`, owned by the main thread.
+ *
+ * Writes arrive in batches (see `group_commit.ts`): each call to `commit`
+ * is one transaction, so many orders cost one fsync. Statements use bound
+ * parameters only.
+ *
+ * @module
+ */
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import type { OrderView } from "../wire/protocol.ts";
+import type { OrderRow } from "../stats/stats.ts";
+
+/** How hard SQLite flushes at commit: `full` survives power loss, `normal` only a crash. */
+export type SyncMode = "full" | "normal";
+
+/** An admitted order about to be stored. */
+export interface NewOrder {
+  cliente: string;
+  productos: string[];
+  direccion: string;
+  clave?: string | undefined;
+  /** Epoch milliseconds when the order was received. */
+  recibido: number;
+}
+
+/** A state change reported by the worker pool. Times are epoch milliseconds. */
+export type OrderUpdate =
+  | { tipo: "inicio"; id: number; worker: number; inicio: number }
+  | { tipo: "fin"; id: number; worker: number; inicio: number; fin: number }
+  | { tipo: "reintento"; id: number; motivo: string }
+  | { tipo: "fallo"; id: number; motivo: string; fin: number };
+
+/** What the rest of the server needs from storage. */
+export interface OrderStore {
+  /** Inserts and updates in one transaction; returns the new ids in order. */
+  commit(inserts: readonly NewOrder[], updates: readonly OrderUpdate[]): number[];
+  findById(id: number): OrderView | undefined;
+  findIdByKey(clave: string): number | undefined;
+  /** Orders left `en cola` or `en proceso`, by id: the work a crash interrupted. */
+  unfinished(): OrderView[];
+  /** Every order, for statistics, streamed. */
+  rows(): Iterable<OrderRow>;
+  close(): void;
+}
+
+interface Migration {
+  version: number;
+  sql: string;
+}
+
+/**
+ * Ordered schema changes. The applied version lives in `PRAGMA user_version`;
+ * a database newer than this code is refused rather than misread.
+ */
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE pedidos (
+        id             INTEGER PRIMARY KEY,
+        cliente        TEXT    NOT NULL,
+        productos      TEXT    NOT NULL,
+        direccion      TEXT    NOT NULL,
+        estado         TEXT    NOT NULL DEFAULT 'en cola'
+                       CHECK (estado IN ('en cola', 'en proceso', 'listo', 'fallido')),
+        fecha_recibido TEXT    NOT NULL,
+        fecha_inicio   TEXT,
+        fecha_fin      TEXT,
+        duracion       REAL,
+        worker         INTEGER,
+        intentos       INTEGER NOT NULL DEFAULT 0,
+        motivo_fallo   TEXT,
+        clave          TEXT    UNIQUE
+      );
+      CREATE INDEX pedidos_sin_terminar ON pedidos (id)
+        WHERE estado IN ('en cola', 'en proceso');
+    `,
+  },
+];
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+
+// Orders received in the same millisecond share one ISO string: at high rates
+// most of them do, and formatting a date costs more than binding it.
+let lastIsoMs = NaN;
+let lastIso = "";
+function iso(ms: number): string {
+  if (ms !== lastIsoMs) {
+    lastIso = new Date(ms).toISOString();
+    lastIsoMs = ms;
+  }
+  return lastIso;
+}
+const seconds = (ms: number) => Math.round(ms) / 1000;
+
+/** Most rows one multi-row statement carries (6 parameters each, far below SQLite's limit). */
+const MAX_ROWS_PER_STATEMENT = 64;
+
+/**
+ * Splits `count` rows into statement sizes: full chunks, then the binary
+ * digits of the rest, so that at most 7 statement shapes are ever prepared.
+ */
+function chunkSizes(count: number): number[] {
+  const sizes: number[] = [];
+  let left = count;
+  while (left >= MAX_ROWS_PER_STATEMENT) {
+    sizes.push(MAX_ROWS_PER_STATEMENT);
+    left -= MAX_ROWS_PER_STATEMENT;
+  }
+  for (let size = MAX_ROWS_PER_STATEMENT / 2; size >= 1; size /= 2) {
+    if (left >= size) {
+      sizes.push(size);
+      left -= size;
+    }
+  }
+  return sizes;
+}
+
+/** An update as applied: an `inicio` and its `fin` in one batch become one `completo`. */
+type Change =
+  | OrderUpdate
+  | (Omit<Extract<OrderUpdate, { tipo: "fin" }>, "tipo"> & { tipo: "completo" });
+
+/**
+ * Opens (creating and migrating if needed) a read-write order store.
+ *
+ * @example
+ * ```ts
+ * const store = openSqliteStore("pedidos.db", "full");
+ * const [id] = store.commit([{ cliente: "Ana", productos: ["pan"], direccion: "Calle 1", recibido: Date.now() }], []);
+ * store.close();
+ * ```
+ * @throws {Error} if the file is not a database or was written by a newer version
+ */
+export function openSqliteStore(path: string, sync: SyncMode): OrderStore {
+  const db = new DatabaseSync(path);
+  try {
+    // Short, because a commit blocks the event loop while it waits: the flock
+    // already keeps other servers out, so only an outside tool can hold the
+    // write lock, and a failed batch is retried later rather than waited on.
+    db.exec("PRAGMA busy_timeout = 200");
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec(`PRAGMA synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
+    migrate(db);
+    return new SqliteStore(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/**
+ * Opens an existing database read-only, for `stats --db`, while a server may
+ * be writing it.
+ */
+export function openReadOnlyStore(path: string): Pick<OrderStore, "rows" | "close"> {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    const version = userVersion(db);
+    if (version === 0) throw new Error(`${path} no es una base de datos de pedidos`);
+    checkNotNewer(version, path);
+    return new SqliteStore(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+function userVersion(db: DatabaseSync): number {
+  const row = db.prepare("PRAGMA user_version").get() as { user_version: number };
+  return row.user_version;
+}
+
+function checkNotNewer(version: number, path: string) {
+  if (version > SCHEMA_VERSION) {
+    throw new Error(
+      `${path} tiene el esquema v${version}, más nuevo que el de este programa (v${SCHEMA_VERSION})`,
+    );
+  }
+}
+
+function migrate(db: DatabaseSync) {
+  const current = userVersion(db);
+  checkNotNewer(current, "la base de datos");
+  for (const migration of MIGRATIONS) {
+    if (migration.version <= current) continue;
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      db.exec(migration.sql);
+      db.exec(`PRAGMA user_version = ${migration.version}`);
+      db.exec("COMMIT");
+    } catch (error) {
+      db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+}
+
+/** A row as SQLite returns it: the view, with `productos` still JSON text. */
+type StoredRow = Omit<OrderView, "productos"> & { productos: string };
+
+function toView(row: StoredRow): OrderView {
+  return { ...row, productos: JSON.parse(row.productos) };
+}
+
+const VIEW_COLUMNS =
+  "id, cliente, productos, direccion, estado, fecha_recibido, fecha_inicio, fecha_fin, duracion, worker, intentos, motivo_fallo";
+
+class SqliteStore implements OrderStore {
+  readonly #db: DatabaseSync;
+  readonly #statements = new Map<string, StatementSync>();
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  #statement(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  commit(inserts: readonly NewOrder[], updates: readonly OrderUpdate[]): number[] {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const ids = inserts.length ? this.#insertAll(inserts) : [];
+      if (updates.length) this.#updateAll(updates);
+      this.#db.exec("COMMIT");
+      return ids;
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  /**
+   * Inserts with multi-row statements. Ids are given explicitly, counting on
+   * from the largest one, which is what SQLite would choose itself; the
+   * write lock taken by `BEGIN IMMEDIATE` keeps anyone else from inserting
+   * in between.
+   */
+  #insertAll(inserts: readonly NewOrder[]): number[] {
+    const { next } = this.#statement("SELECT coalesce(max(id), 0) + 1 AS next FROM pedidos")
+      .get() as { next: number };
+    const ids = new Array<number>(inserts.length);
+    let offset = 0;
+    for (const size of chunkSizes(inserts.length)) {
+      const params: SQLInputValue[] = [];
+      for (let k = offset; k < offset + size; k++) {
+        const order = inserts[k]!;
+        ids[k] = next + k;
+        params.push(
+          next + k,
+          order.cliente,
+          JSON.stringify(order.productos),
+          order.direccion,
+          iso(order.recibido),
+          order.clave ?? null,
+        );
+      }
+      this.#rows(
+        "INSERT INTO pedidos (id, cliente, productos, direccion, fecha_recibido, clave) VALUES ",
+        "(?, ?, ?, ?, ?, ?)",
+        "",
+        size,
+      ).run(...params);
+      offset += size;
+    }
+    return ids;
+  }
+
+  /**
+   * Applies updates, several rows per statement. An order's changes keep
+   * their order: the first change of every order goes in one round, the
+   * second in the next, and so on; within a round no order appears twice, so
+   * its changes can be grouped by kind. An `inicio` followed by its `fin` in
+   * the same batch (the usual case for short work) is written as one change.
+   */
+  #updateAll(updates: readonly OrderUpdate[]) {
+    const byOrder = new Map<number, Change[]>();
+    for (const update of updates) {
+      const changes = byOrder.get(update.id);
+      if (!changes) {
+        byOrder.set(update.id, [update]);
+        continue;
+      }
+      const last = changes[changes.length - 1]!;
+      if (update.tipo === "fin" && last.tipo === "inicio") {
+        changes[changes.length - 1] = { ...update, tipo: "completo" };
+      } else {
+        changes.push(update);
+      }
+    }
+    for (let round = 0;; round++) {
+      const started: SQLInputValue[][] = [];
+      const finished: SQLInputValue[][] = [];
+      const completed: SQLInputValue[][] = [];
+      let any = false;
+      for (const changes of byOrder.values()) {
+        const change = changes[round];
+        if (!change) continue;
+        any = true;
+        switch (change.tipo) {
+          case "inicio":
+            started.push([change.id, iso(change.inicio), change.worker]);
+            break;
+          case "fin":
+          case "completo":
+            (change.tipo === "fin" ? finished : completed).push([
+              change.id,
+              iso(change.inicio),
+              iso(change.fin),
+              seconds(change.fin - change.inicio),
+              change.worker,
+            ]);
+            break;
+          default:
+            this.#applyOne(change);
+        }
+      }
+      if (!any) return;
+      this.#updateMany(
+        "v(id, inicio, worker)",
+        `estado = 'en proceso', fecha_inicio = v.inicio, fecha_fin = NULL, duracion = NULL,
+           worker = v.worker, intentos = intentos + 1`,
+        started,
+      );
+      this.#updateMany(
+        "v(id, inicio, fin, duracion, worker)",
+        `estado = 'listo', fecha_inicio = v.inicio, fecha_fin = v.fin, duracion = v.duracion,
+           worker = v.worker, motivo_fallo = NULL`,
+        finished,
+      );
+      this.#updateMany(
+        "v(id, inicio, fin, duracion, worker)",
+        `estado = 'listo', fecha_inicio = v.inicio, fecha_fin = v.fin, duracion = v.duracion,
+           worker = v.worker, motivo_fallo = NULL, intentos = intentos + 1`,
+        completed,
+      );
+    }
+  }
+
+  /** `WITH columns AS (VALUES rows) UPDATE pedidos SET assignments FROM v`, in chunks. */
+  #updateMany(columns: string, assignments: string, rows: readonly SQLInputValue[][]) {
+    if (rows.length === 0) return;
+    const placeholders = `(${rows[0]!.map(() => "?").join(", ")})`;
+    let offset = 0;
+    for (const size of chunkSizes(rows.length)) {
+      this.#rows(
+        `WITH ${columns} AS (VALUES `,
+        placeholders,
+        `) UPDATE pedidos SET ${assignments} FROM v WHERE pedidos.id = v.id`,
+        size,
+      ).run(...rows.slice(offset, offset + size).flat());
+      offset += size;
+    }
+  }
+
+  /** A statement repeating `row` `size` times between `head` and `tail`, prepared once. */
+  #rows(head: string, row: string, tail: string, size: number): StatementSync {
+    const key = `${size}\u0000${head}\u0000${tail}`;
+    let statement = this.#statements.get(key);
+    if (!statement) {
+      statement = this.#db.prepare(head + Array(size).fill(row).join(", ") + tail);
+      this.#statements.set(key, statement);
+    }
+    return statement;
+  }
+
+  /** Retries and failures: rare, one statement each. */
+  #applyOne(update: Extract<OrderUpdate, { tipo: "reintento" | "fallo" }>) {
+    switch (update.tipo) {
+      case "reintento":
+        this.#statement(
+          "UPDATE pedidos SET estado = 'en cola', motivo_fallo = ? WHERE id = ?",
+        ).run(update.motivo, update.id);
+        return;
+      case "fallo":
+        this.#statement(
+          `UPDATE pedidos SET estado = 'fallido', fecha_fin = ?, motivo_fallo = ?,
+             duracion = CASE WHEN fecha_inicio IS NULL THEN NULL
+               ELSE round((julianday(?) - julianday(fecha_inicio)) * 86400.0, 3) END
+           WHERE id = ?`,
+        ).run(iso(update.fin), update.motivo, iso(update.fin), update.id);
+        return;
+    }
+  }
+
+  findById(id: number): OrderView | undefined {
+    const row = this.#statement(`SELECT ${VIEW_COLUMNS} FROM pedidos WHERE id = ?`).get(id);
+    return row ? toView(row as unknown as StoredRow) : undefined;
+  }
+
+  findIdByKey(clave: string): number | undefined {
+    const row = this.#statement("SELECT id FROM pedidos WHERE clave = ?").get(clave);
+    return row ? (row as { id: number }).id : undefined;
+  }
+
+  unfinished(): OrderView[] {
+    return this.#statement(
+      `SELECT ${VIEW_COLUMNS} FROM pedidos WHERE estado IN ('en cola', 'en proceso') ORDER BY id`,
+    ).all().map((row) => toView(row as unknown as StoredRow));
+  }
+
+  *rows(): Iterable<OrderRow> {
+    const statement = this.#db.prepare(
+      "SELECT id, estado, worker, fecha_inicio, fecha_fin FROM pedidos ORDER BY id",
+    );
+    for (const row of statement.iterate()) yield row as unknown as OrderRow;
+  }
+
+  close() {
+    this.#statements.clear();
+    if (this.#db.isOpen) this.#db.close();
+  }
+}

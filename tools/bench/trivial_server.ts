@@ -1,0 +1,174 @@
+/**
+ * The benchmark's ceiling: a server that speaks just enough of the protocol
+ * to be driven by `deno task load`, and does nothing else. It greets, and
+ * answers every line with an `ok` carrying the next id; no JSON parsing, no
+ * validation, no storage, no workers. Replies to one read go out in one
+ * write, as the real server does. Whatever rate the load tool reaches
+ * against it is what the machine, Deno's TCP and the load tool allow, and so
+ * the most the real server could reach in the same run.
+ *
+ * ```sh
+ * deno run --allow-net tools/trivial_server.ts --port 0
+ * ```
+ *
+ * @module
+ */
+import { z } from "zod";
+import {
+  type FlagSpec,
+  integerFlag,
+  parseFlags,
+  runMain,
+  usage,
+  validateFlags,
+} from "../../lib/util/cli.ts";
+import { encodeLine, greeting } from "../../lib/wire/protocol.ts";
+
+const FLAGS: readonly FlagSpec[] = [
+  {
+    name: "host",
+    type: "string",
+    placeholder: "DIR",
+    default: "127.0.0.1",
+    description: "dirección en la que escuchar",
+  },
+  {
+    name: "port",
+    type: "string",
+    short: "p",
+    placeholder: "N",
+    default: "0",
+    description: "puerto TCP; 0 elige uno libre",
+  },
+  { name: "help", type: "boolean", short: "h", description: "muestra esta ayuda" },
+];
+
+const flagsSchema = z.object({
+  host: z.string().min(1, { error: "no puede estar vacío" }).optional(),
+  port: integerFlag(0, 65535).optional(),
+});
+
+const LF = 0x0a;
+const READ_BYTES = 64 * 1024;
+const encoder = new TextEncoder();
+
+/** A running trivial server. */
+export interface TrivialServer extends AsyncDisposable {
+  readonly port: number;
+  /** Stops accepting and closes every connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the trivial server.
+ *
+ * @example
+ * ```ts
+ * await using server = startTrivialServer({ hostname: "127.0.0.1", port: 0 });
+ * console.log(server.port);
+ * ```
+ */
+export function startTrivialServer(options: { hostname: string; port: number }): TrivialServer {
+  const listener = Deno.listen(options);
+  const greetingBytes = encoder.encode(encodeLine(greeting({ max: 1, libres: 1 }, "trivial")));
+  const connections = new Set<Deno.Conn>();
+  const served = new Set<Promise<void>>();
+  let nextId = 1;
+
+  const serve = async (conn: Deno.TcpConn) => {
+    const buffer = new Uint8Array(READ_BYTES);
+    try {
+      conn.setNoDelay(true);
+      await writeAll(conn, greetingBytes);
+      while (true) {
+        const count = await conn.read(buffer);
+        if (count === null) return;
+        let replies = "";
+        let from = 0;
+        while (true) {
+          const lf = buffer.subarray(from, count).indexOf(LF);
+          if (lf === -1) break;
+          const id = nextId++;
+          replies += `{"ok":true,"id":${id},"mensaje":"✅ Pedido encolado #${id}"}\n`;
+          from += lf + 1;
+        }
+        if (replies !== "") await writeAll(conn, encoder.encode(replies));
+      }
+    } catch {
+      // The client went away; nothing to clean up but the socket.
+    } finally {
+      connections.delete(conn);
+      try {
+        conn.close();
+      } catch {
+        // Already closed.
+      }
+    }
+  };
+
+  const accepting = (async () => {
+    try {
+      for await (const conn of listener) {
+        connections.add(conn);
+        const done = serve(conn).finally(() => served.delete(done));
+        served.add(done);
+      }
+    } catch {
+      // The listener was closed.
+    }
+  })();
+
+  const close = async () => {
+    try {
+      listener.close();
+    } catch {
+      // Already closed.
+    }
+    await accepting;
+    for (const conn of connections) {
+      try {
+        conn.close();
+      } catch {
+        // Already closed.
+      }
+    }
+    await Promise.all(served);
+  };
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array) {
+  let written = 0;
+  while (written < bytes.length) written += await conn.write(bytes.subarray(written));
+}
+
+async function main(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, FLAGS);
+  if (values.help) {
+    console.log(usage(
+      "deno run --allow-net tools/trivial_server.ts [opciones]",
+      "Servidor trivial (techo del benchmark): saluda y responde ok a cada línea, sin validar ni guardar.",
+      FLAGS,
+      "\nSIGINT o SIGTERM lo detienen.\n",
+    ));
+    return 0;
+  }
+  const { help: _help, ...rest } = values;
+  const flags = validateFlags(flagsSchema, rest);
+  const server = startTrivialServer({ hostname: flags.host ?? "127.0.0.1", port: flags.port ?? 0 });
+  console.error(`servidor trivial: escuchando en ${flags.host ?? "127.0.0.1"}:${server.port}`);
+  const { promise, resolve } = Promise.withResolvers<void>();
+  Deno.addSignalListener("SIGTERM", resolve);
+  Deno.addSignalListener("SIGINT", resolve);
+  await promise;
+  await server.close();
+  return 0;
+}
+
+if (import.meta.main) {
+  await runMain("servidor trivial", () => main(Deno.args), "deno run tools/trivial_server.ts");
+}

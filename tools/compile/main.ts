@@ -1,0 +1,124 @@
+/**
+ * `deno task compile`: builds the single-file executables `dist/pedidos-server`
+ * and `dist/pedidos-client` with `deno compile`, each with the permission set
+ * deno.json declares for it (the same one the `server` and `client` tasks run
+ * with) and the unstable features deno.json lists.
+ *
+ * `deno compile` needs Deno's slim runtime ("denort"): downloaded on first use
+ * from Deno's release host, or taken from `DENORT_BIN`. Where neither works,
+ * this says so in one line.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { parseFlags, runMain, usage, validateFlags } from "../../lib/util/cli.ts";
+import { denortCachePath, TARGETS } from "./runtime.ts";
+
+/** One executable to build. */
+interface Executable {
+  name: string;
+  entry: string;
+  permissionSet: string;
+  include: string[];
+}
+
+/** What gets built: the server embeds its worker module so workers start from the binary. */
+export const EXECUTABLES: readonly Executable[] = [
+  { name: "pedidos-server", entry: "server.ts", permissionSet: "server", include: ["worker.ts"] },
+  { name: "pedidos-client", entry: "client.ts", permissionSet: "client", include: [] },
+];
+
+const FLAGS = [
+  {
+    name: "target",
+    type: "string",
+    placeholder: "TRIPLE",
+    default: "la plataforma actual",
+    description: `plataforma de destino: ${TARGETS.join(", ")}`,
+  },
+  {
+    name: "out",
+    type: "string",
+    placeholder: "DIR",
+    default: "dist",
+    description: "carpeta de salida",
+  },
+  { name: "help", type: "boolean", short: "h", description: "muestra esta ayuda" },
+] as const;
+
+const flagsSchema = z.object({
+  target: z.enum(TARGETS, { error: `debe ser uno de: ${TARGETS.join(", ")}` }).optional(),
+  out: z.string().min(1).optional(),
+});
+
+class CompileError extends Error {
+  override name = "CompileError";
+}
+
+const ROOT = new URL("../../", import.meta.url);
+
+async function compile(executable: Executable, out: string, target: string | undefined) {
+  const suffix = target?.includes("windows") ? ".exe" : "";
+  const output = `${out}/${executable.name}${suffix}`;
+  const args = [
+    "compile",
+    `--permission-set=${executable.permissionSet}`,
+    ...executable.include.flatMap((file) => ["--include", file]),
+    ...(target ? ["--target", target] : []),
+    "--output",
+    output,
+    executable.entry,
+  ];
+  const result = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT.pathname,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  if (!result.success) {
+    throw new CompileError(explain(new TextDecoder().decode(result.stderr), target));
+  }
+  const { size } = await Deno.stat(new URL(output, ROOT));
+  return { output, size };
+}
+
+/** Turns deno compile's multi-line failure into one line that says what to do. */
+function explain(stderr: string, target: string | undefined): string {
+  const denort = Deno.env.get("DENORT_BIN");
+  if (denort && /No such file or directory|not found/i.test(stderr)) {
+    return `DENORT_BIN=${denort} no existe o no se puede leer`;
+  }
+  if (/denort|dl\.deno\.land|error sending request|dns error/i.test(stderr)) {
+    return `no se pudo obtener el runtime de Deno (denort) para ${
+      target ?? "esta plataforma"
+    }: sin acceso a su servidor de descargas; descargue denort y defina DENORT_BIN=/ruta/a/denort (véase README, «Instalar»)`;
+  }
+  const firstError = stderr.split("\n").find((line) => /error/i.test(line))?.trim();
+  return firstError ?? "deno compile falló";
+}
+
+async function main(args: string[]) {
+  const { values } = parseFlags(args, FLAGS);
+  if (values.help) {
+    console.log(usage(
+      "deno task compile [--target TRIPLE] [--out DIR]",
+      "Compila dist/pedidos-server y dist/pedidos-client. Sin acceso a internet, defina DENORT_BIN.",
+      FLAGS,
+    ));
+    return;
+  }
+  const { target, out = "dist" } = validateFlags(flagsSchema, {
+    target: values.target,
+    out: values.out,
+  });
+  const cached = await denortCachePath(target);
+  if (!Deno.env.get("DENORT_BIN") && cached) console.error(`usando el runtime en caché ${cached}`);
+  for (const executable of EXECUTABLES) {
+    console.error(`compilando ${executable.name}${target ? ` para ${target}` : ""}…`);
+    const { output, size } = await compile(executable, out, target);
+    console.log(`✓ ${output} (${(size / 1024 / 1024).toFixed(1)} MiB)`);
+  }
+}
+
+if (import.meta.main) await runMain("compile", () => main(Deno.args), "deno task compile");

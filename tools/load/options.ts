@@ -1,0 +1,246 @@
+/**
+ * The load tool's command line: flags, defaults and their validation, via
+ * the shared flag table in `cli.ts`.
+ *
+ * @module
+ */
+import { z } from "zod";
+import {
+  choiceFlag,
+  type FlagSpec,
+  integerFlag,
+  parseFlags,
+  UsageError,
+  validateFlags,
+} from "../../lib/util/cli.ts";
+
+/** `conexion`: one order per TCP connection, as the seed's clients; `pipeline`: persistent NDJSON. */
+export type LoadMode = "conexion" | "pipeline";
+
+/** Everything `runLoad` needs. */
+export interface LoadOptions {
+  host: string;
+  port: number;
+  mode: LoadMode;
+  /** Closed loop: orders in the run. Ignored when `rate` is set. */
+  orders: number;
+  /** Connections open at once (pipeline) or orders in flight at once (conexion). */
+  concurrency: number;
+  /** Pipeline: orders in flight per connection. */
+  depth: number;
+  /** Open loop: arrivals per second; absent for a closed loop. */
+  rate?: number;
+  /** Open loop: length of the arrival schedule, in milliseconds. */
+  durationMs: number;
+  /** Fraction of deliberately invalid messages, in [0, 1]. */
+  bad: number;
+  /** An order without a reply after this long is counted as an error and its connection closed. */
+  timeoutMs: number;
+  /** Database to verify after the run. */
+  verify?: string;
+  /** With `verify`: wait until every order of the run has left the queue, and require `listo`. */
+  waitDone: boolean;
+  /** Longest wait for `waitDone`, in milliseconds. */
+  waitMs: number;
+  /** Print the report as JSON. */
+  json: boolean;
+  /** No progress display. */
+  quiet: boolean;
+}
+
+/** Defaults for every option. */
+export const LOAD_DEFAULTS = {
+  host: "127.0.0.1",
+  port: 8888,
+  mode: "conexion",
+  orders: 10_000,
+  concurrency: 50,
+  depth: 16,
+  durationMs: 10_000,
+  bad: 0,
+  timeoutMs: 10_000,
+  waitDone: false,
+  waitMs: 60_000,
+  json: false,
+  quiet: false,
+} as const satisfies Omit<LoadOptions, "rate" | "verify">;
+
+/** The load tool's flags, in help order. */
+export const LOAD_FLAGS: readonly FlagSpec[] = [
+  {
+    name: "host",
+    type: "string",
+    placeholder: "DIR",
+    default: LOAD_DEFAULTS.host,
+    description: "servidor al que conectarse",
+  },
+  {
+    name: "port",
+    type: "string",
+    short: "p",
+    placeholder: "N",
+    default: String(LOAD_DEFAULTS.port),
+    description: "puerto del servidor",
+  },
+  {
+    name: "mode",
+    type: "string",
+    placeholder: "MODO",
+    default: LOAD_DEFAULTS.mode,
+    description:
+      "conexion (un pedido por conexión TCP) o pipeline (conexiones persistentes, NDJSON)",
+  },
+  {
+    name: "orders",
+    type: "string",
+    short: "n",
+    placeholder: "N",
+    default: String(LOAD_DEFAULTS.orders),
+    description: "lazo cerrado: pedidos a enviar",
+  },
+  {
+    name: "concurrency",
+    type: "string",
+    short: "c",
+    placeholder: "N",
+    default: String(LOAD_DEFAULTS.concurrency),
+    description: "conexiones simultáneas",
+  },
+  {
+    name: "depth",
+    type: "string",
+    placeholder: "N",
+    default: String(LOAD_DEFAULTS.depth),
+    description: "pipeline: pedidos en vuelo por conexión",
+  },
+  {
+    name: "rate",
+    type: "string",
+    placeholder: "R",
+    description:
+      "lazo abierto: llegadas por segundo (la latencia se mide desde la hora programada)",
+  },
+  {
+    name: "duration",
+    type: "string",
+    placeholder: "S",
+    default: String(LOAD_DEFAULTS.durationMs / 1000),
+    description: "lazo abierto: segundos de llegadas",
+  },
+  {
+    name: "bad",
+    type: "string",
+    placeholder: "F",
+    default: String(LOAD_DEFAULTS.bad),
+    description: "fracción de mensajes inválidos mezclados (0 a 1)",
+  },
+  {
+    name: "timeout-ms",
+    type: "string",
+    placeholder: "N",
+    default: String(LOAD_DEFAULTS.timeoutMs),
+    description: "un pedido sin respuesta tras este tiempo cuenta como error",
+  },
+  {
+    name: "verify",
+    type: "string",
+    placeholder: "RUTA",
+    description: "al terminar, comprueba en esta base de datos cada pedido confirmado",
+  },
+  {
+    name: "wait-done",
+    type: "boolean",
+    description: "con --verify: espera a que todos lleguen a listo y lo comprueba",
+  },
+  {
+    name: "wait-ms",
+    type: "string",
+    placeholder: "N",
+    default: String(LOAD_DEFAULTS.waitMs),
+    description: "con --wait-done: espera máxima",
+  },
+  { name: "json", type: "boolean", description: "informe en JSON por stdout" },
+  { name: "quiet", type: "boolean", short: "q", description: "sin barra de progreso" },
+  { name: "help", type: "boolean", short: "h", description: "muestra esta ayuda" },
+];
+
+const DAY_MS = 86_400_000;
+
+/** A flag holding a decimal number in [min, max], e.g. `0.05` or `2.5`. */
+function decimalFlag(min: number, max: number) {
+  const message = `debe ser un número entre ${min} y ${max}`;
+  return z.string()
+    .regex(/^\d+(\.\d+)?$/, { error: message })
+    .transform(Number)
+    .pipe(z.number().min(min, { error: message }).max(max, { error: message }));
+}
+
+const loadFlagsSchema = z.object({
+  host: z.string().min(1, { error: "no puede estar vacío" }).optional(),
+  port: integerFlag(1, 65535).optional(),
+  mode: choiceFlag(["conexion", "pipeline"]).optional(),
+  orders: integerFlag(1, 100_000_000).optional(),
+  concurrency: integerFlag(1, 100_000).optional(),
+  depth: integerFlag(1, 100_000).optional(),
+  rate: decimalFlag(0.001, 10_000_000).optional(),
+  duration: decimalFlag(0.001, DAY_MS / 1000).optional(),
+  bad: decimalFlag(0, 1).optional(),
+  "timeout-ms": integerFlag(1, DAY_MS).optional(),
+  verify: z.string().min(1, { error: "no puede estar vacío" }).optional(),
+  "wait-done": z.boolean().optional(),
+  "wait-ms": integerFlag(0, DAY_MS).optional(),
+  json: z.boolean().optional(),
+  quiet: z.boolean().optional(),
+});
+
+/** What the command line asks for. */
+export type LoadCommand = { kind: "help" } | { kind: "run"; options: LoadOptions };
+
+/**
+ * Parses the load tool's command line.
+ *
+ * @example
+ * ```ts
+ * const command = parseLoadArgs(["--mode", "pipeline", "-n", "1000", "--depth", "32"]);
+ * // { kind: "run", options: { mode: "pipeline", orders: 1000, depth: 32, ... } }
+ * ```
+ * @throws {UsageError} with a one-line message on any bad flag or combination
+ */
+export function parseLoadArgs(args: readonly string[]): LoadCommand {
+  const { values } = parseFlags(args, LOAD_FLAGS);
+  if (values.help) return { kind: "help" };
+  const { help: _help, ...rest } = values;
+  const flags = validateFlags(loadFlagsSchema, rest);
+  if (flags.rate !== undefined && flags.orders !== undefined) {
+    throw new UsageError("-n y --rate no pueden usarse juntos (lazo cerrado o abierto)");
+  }
+  if (flags.rate === undefined && flags.duration !== undefined) {
+    throw new UsageError("--duration solo tiene sentido con --rate");
+  }
+  if (flags.mode !== "pipeline" && flags.depth !== undefined) {
+    throw new UsageError("--depth solo tiene sentido con --mode pipeline");
+  }
+  if (flags.verify === undefined && (flags["wait-done"] || flags["wait-ms"] !== undefined)) {
+    throw new UsageError("--wait-done y --wait-ms necesitan --verify");
+  }
+  return {
+    kind: "run",
+    options: {
+      host: flags.host ?? LOAD_DEFAULTS.host,
+      port: flags.port ?? LOAD_DEFAULTS.port,
+      mode: flags.mode ?? LOAD_DEFAULTS.mode,
+      orders: flags.orders ?? LOAD_DEFAULTS.orders,
+      concurrency: flags.concurrency ?? LOAD_DEFAULTS.concurrency,
+      depth: flags.depth ?? LOAD_DEFAULTS.depth,
+      ...(flags.rate !== undefined ? { rate: flags.rate } : {}),
+      durationMs: (flags.duration ?? LOAD_DEFAULTS.durationMs / 1000) * 1000,
+      bad: flags.bad ?? LOAD_DEFAULTS.bad,
+      timeoutMs: flags["timeout-ms"] ?? LOAD_DEFAULTS.timeoutMs,
+      ...(flags.verify !== undefined ? { verify: flags.verify } : {}),
+      waitDone: flags["wait-done"] ?? LOAD_DEFAULTS.waitDone,
+      waitMs: flags["wait-ms"] ?? LOAD_DEFAULTS.waitMs,
+      json: flags.json ?? LOAD_DEFAULTS.json,
+      quiet: flags.quiet ?? LOAD_DEFAULTS.quiet,
+    },
+  };
+}

@@ -1,0 +1,109 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { buildReport, renderReport, summarizeLatency, Tally } from "./report.ts";
+import { Histogram } from "../../lib/stats/histogram.ts";
+
+const INFO = {
+  target: "127.0.0.1:8888",
+  mode: "pipeline" as const,
+  loop: "cerrado" as const,
+  concurrency: 2,
+  depth: 8,
+  startedAt: 0,
+  elapsedMs: 2000,
+};
+
+Deno.test("every order ends as exactly one of accepted, rejected or error", () => {
+  fc.assert(fc.property(
+    fc.array(fc.constantFrom("ok", "limite", "interno", "reset", "timeout"), { maxLength: 200 }),
+    (outcomes) => {
+      const tally = new Tally();
+      for (const outcome of outcomes) {
+        tally.sent("valido");
+        if (outcome === "ok") tally.reply("valido", { tipo: "ok", id: 1 }, 1);
+        else if (outcome === "reset" || outcome === "timeout") tally.error(outcome);
+        else tally.reply("valido", { tipo: "error", codigo: outcome }, 1);
+      }
+      const report = buildReport(tally, INFO);
+      assert.equal(report.sent, report.accepted + report.rejectedTotal + report.errorsTotal);
+      assert.equal(
+        report.rejectedTotal,
+        Object.values(report.rejected).reduce((a, b) => a + b, 0),
+      );
+      assert.equal(report.errorsTotal, Object.values(report.errors).reduce((a, b) => a + b, 0));
+      assert.equal(tally.outstanding, 0);
+    },
+  ));
+});
+
+Deno.test("invalid messages count as answered only with the codigo their fault calls for", () => {
+  const tally = new Tally();
+  for (
+    const kind of ["json_invalido", "pedido_invalido", "json_invalido", "pedido_invalido"] as const
+  ) {
+    tally.sent(kind);
+  }
+  tally.reply("json_invalido", { tipo: "error", codigo: "json_invalido" }, 1);
+  tally.reply("pedido_invalido", { tipo: "error", codigo: "pedido_invalido" }, 1);
+  tally.reply("json_invalido", { tipo: "error", codigo: "pedido_invalido" }, 1);
+  tally.reply("pedido_invalido", { tipo: "ok", id: 3 }, 1);
+  tally.sent("valido");
+  tally.reply("valido", { tipo: "error", codigo: "pedido_invalido" }, 1);
+  const report = buildReport(tally, INFO);
+  assert.deepEqual(report.bad, { sent: 4, answered: 2, wrong: 2 });
+  assert.equal(
+    report.unexpected,
+    3,
+    "two wrong answers to bad messages, one valid rejected as invalid",
+  );
+  assert.equal(report.accepted, 1);
+  assert.deepEqual(report.rejected, { json_invalido: 1, pedido_invalido: 3 });
+});
+
+Deno.test("a valid order turned away for capacity is a rejection, not an anomaly", () => {
+  const tally = new Tally();
+  tally.sent("valido");
+  tally.reply("valido", { tipo: "error", codigo: "limite" }, 1);
+  assert.equal(buildReport(tally, INFO).unexpected, 0);
+});
+
+Deno.test("throughput divides by the elapsed time and latency comes from the histogram", () => {
+  const tally = new Tally();
+  for (let ms = 1; ms <= 1000; ms++) {
+    tally.sent("valido");
+    tally.reply("valido", { tipo: "ok", id: ms }, ms);
+  }
+  const report = buildReport(tally, INFO);
+  assert.equal(report.acceptedPerSecond, 500);
+  assert.equal(report.repliesPerSecond, 500);
+  const { p50, p90, p99, p999, max } = report.latencyMs;
+  for (const [actual, exact] of [[p50, 500], [p90, 900], [p99, 990], [p999, 999]]) {
+    assert.ok(Math.abs(actual! - exact!) <= exact! * 0.01, `${actual} ≈ ${exact}`);
+  }
+  assert.equal(max, 1000);
+  assert.equal(report.latencyMs.count, 1000);
+});
+
+Deno.test("an empty run reports zeros, not NaN, so its JSON stays numeric", () => {
+  const summary = summarizeLatency(new Histogram());
+  assert.deepEqual(summary, { count: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 });
+  const report = buildReport(new Tally(), { ...INFO, elapsedMs: 0 });
+  assert.equal(report.acceptedPerSecond, 0);
+  assert.doesNotMatch(JSON.stringify(report), /null|NaN/);
+});
+
+Deno.test("the text report shows counts by codigo and the latency percentiles", () => {
+  const tally = new Tally();
+  tally.sent("valido");
+  tally.reply("valido", { tipo: "ok", id: 1 }, 2);
+  tally.sent("valido");
+  tally.reply("valido", { tipo: "error", codigo: "limite" }, 3);
+  tally.sent("valido");
+  tally.error("conexión reiniciada");
+  const text = renderReport(buildReport(tally, INFO));
+  assert.match(text, /enviados\s+3/);
+  assert.match(text, /aceptados\s+1/);
+  assert.match(text, /rechazados\s+1 \(limite: 1\)/);
+  assert.match(text, /errores\s+1 \(conexión reiniciada: 1\)/);
+  assert.match(text, /p50 .* p90 .* p99 .* p99\.9 .* máx 3\.00 ms/);
+});
