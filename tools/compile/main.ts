@@ -62,6 +62,9 @@ async function compile(executable: Executable, out: string, target: string | und
   const output = `${out}/${executable.name}${suffix}`;
   const args = [
     "compile",
+    // -q: errors only, without the warning that deno.json permission sets are
+    // experimental, so a failure's stderr holds just what went wrong.
+    "-q",
     `--permission-set=${executable.permissionSet}`,
     ...executable.include.flatMap((file) => ["--include", file]),
     ...(target ? ["--target", target] : []),
