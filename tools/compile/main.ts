@@ -95,7 +95,7 @@ function explain(stderr: string, target: string | undefined): string {
   if (/denort|dl\.deno\.land|error sending request|dns error/i.test(stderr)) {
     return `no se pudo obtener el runtime de Deno (denort) para ${
       target ?? "esta plataforma"
-    }: sin acceso a su servidor de descargas; descargue denort y defina DENORT_BIN=/ruta/a/denort (véase README, «Instalar»)`;
+    }: sin acceso a su servidor de descargas; descargue denort y defina DENORT_BIN=/ruta/a/denort (véase docs/install.md)`;
   }
   const firstError = stderr.split("\n").find((line) => /error/i.test(line))?.trim();
   return firstError ?? "deno compile falló";
