@@ -164,7 +164,7 @@ for (const workMode of ["sleep", "cpu"] as const) {
     // Worker.terminate() cannot interrupt a thread that is blocked or busy
     // (Deno 2.9.6), so the pool cancels the attempt through a shared cell
     // first. Code that never looks at the cell (truly hung code) cannot be
-    // stopped this way; README says so. A child process, so that no other
+    // stopped this way; docs/reliability.md says so. A child process, so that no other
     // test's threads blur the count.
     await using dir = await tempDir();
     await using server = await spawnServer([

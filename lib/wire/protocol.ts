@@ -21,7 +21,7 @@ export type Codigo =
   | "demasiadas_conexiones"
   | "inactivo";
 
-/** Every failure code, in the order README documents them. */
+/** Every failure code, in the order docs/protocol.md documents them (tests/docs_test.ts checks). */
 export const CODIGOS: readonly Codigo[] = [
   "limite",
   "json_invalido",

@@ -62,6 +62,9 @@ async function compile(executable: Executable, out: string, target: string | und
   const output = `${out}/${executable.name}${suffix}`;
   const args = [
     "compile",
+    // -q: errors only, without the warning that deno.json permission sets are
+    // experimental, so a failure's stderr holds just what went wrong.
+    "-q",
     `--permission-set=${executable.permissionSet}`,
     ...executable.include.flatMap((file) => ["--include", file]),
     ...(target ? ["--target", target] : []),
@@ -92,7 +95,7 @@ function explain(stderr: string, target: string | undefined): string {
   if (/denort|dl\.deno\.land|error sending request|dns error/i.test(stderr)) {
     return `no se pudo obtener el runtime de Deno (denort) para ${
       target ?? "esta plataforma"
-    }: sin acceso a su servidor de descargas; descargue denort y defina DENORT_BIN=/ruta/a/denort (véase README, «Instalar»)`;
+    }: sin acceso a su servidor de descargas; descargue denort y defina DENORT_BIN=/ruta/a/denort (véase docs/install.md)`;
   }
   const firstError = stderr.split("\n").find((line) => /error/i.test(line))?.trim();
   return firstError ?? "deno compile falló";

@@ -121,7 +121,7 @@ function serverFlags(db: string): string[] {
  * The faults the soak worker provokes, by `cliente` prefix (see tools/soak/worker.ts).
  * Not `cuelga:` (a hang that never ends): Deno's `Worker.terminate()` cannot
  * stop a thread that never yields, so each such hang would keep its thread
- * until the process ends (README, "Reliability and security"). `tarda:`
+ * until the process ends (docs/reliability.md). `tarda:`
  * overruns the timeout and then ends, as a slow real worker would.
  */
 const FAULT_PREFIXES = ["lanza:", "lanza-async:", "tarda:", "cierra:", "otro-id:"];
