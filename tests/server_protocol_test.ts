@@ -130,6 +130,35 @@ for (const host of LOOPBACKS) {
     assert.equal(valid!.ok, true);
   });
 
+  Deno.test(`a line cut off over ${host} is one json_invalido and the next two orders are both stored`, async () => {
+    // Room for every order at once: admission limits are not under test here.
+    await using t = await startTestServer({ max: 100 });
+    await using client = await TestClient.open(t.port, host);
+    const cuts = [
+      '{"cliente":',
+      '{"cliente": "Ana", "productos": [',
+      '{"cliente": "Ana", "productos": ["pan",',
+      '{"x": {"y":',
+    ];
+    for (const [index, cut] of cuts.entries()) {
+      const b = order({ cliente: `B${index}` });
+      const c = order({ cliente: `C${index}` });
+      await client.send(`${cut}\n${JSON.stringify(b)}\n${JSON.stringify(c)}\n`);
+      const [cutReply, bReply, cReply] = await client.readJsons(3);
+      assert.equal(cutReply!.codigo, "json_invalido", cut);
+      assert.equal(bReply!.ok, true, `${cut} ${JSON.stringify(bReply)}`);
+      assert.equal(cReply!.ok, true, `${cut} ${JSON.stringify(cReply)}`);
+      const id = bReply!.id as number;
+      assert.equal(cReply!.id, id + 1, cut);
+      assert.equal(row(t.db, id)?.cliente, b.cliente);
+      assert.equal(row(t.db, id + 1)?.cliente, c.cliente);
+    }
+    assert.deepEqual(
+      rows(t.db).map((stored) => stored.cliente),
+      cuts.flatMap((_, index) => [`B${index}`, `C${index}`]),
+    );
+  });
+
   Deno.test(`non-objects and invalid UTF-8 over ${host} are json_invalido and the connection goes on`, async () => {
     await using t = await startTestServer();
     await using client = await TestClient.open(t.port, host);

@@ -6,6 +6,11 @@
  * several objects on one line all work. Invalid input yields one error frame and the framer
  * resynchronises at the next newline.
  *
+ * A message left unfinished at the end of a line is continued by the next line only if that line
+ * could be part of it: a line that is on its own one complete JSON value starts afresh, and the
+ * unfinished message is one error. The exception is where an array element is expected, as in a
+ * pretty-printed array: there only an object with members starts afresh.
+ *
  * @example
  * ```ts
  * import { MessageFramer } from "./framing.ts";
@@ -130,7 +135,8 @@ const MODE_BETWEEN = 0; // skipping whitespace until a message starts
 const MODE_MESSAGE = 1; // inside a message, running the syntax automaton
 const MODE_GARBAGE = 2; // discarding a line that did not start with "{"; reports it at its LF
 const MODE_DISCARD = 3; // discarding the rest of a line whose error was already reported
-const MODE_CLOSED = 4;
+const MODE_TAIL = 4; // whitespace after a probed line's value (buffered) at the size limit
+const MODE_CLOSED = 5;
 
 // Automaton states. Structural states (those that skip whitespace) must stay <= AFTER_VALUE.
 const S_OBJECT_START = 0; // after "{": a key or "}"
@@ -157,6 +163,14 @@ const CONTAINER_ARRAY = 1;
 
 const LINE_FEED_UNKNOWN = -2;
 const LINE_FEED_NONE = -1;
+
+// No line of the current message is being checked for being a complete value on its own.
+const NOT_PROBING = -1;
+
+// A limit the message broke inside a line that may yet turn out to be a fresh message.
+const BROKE_NONE = 0;
+const BROKE_DEPTH = 1;
+const BROKE_SIZE = 2;
 
 const EXPECTED_OBJECT = "se esperaba un objeto JSON";
 const INVALID_UTF8 = "UTF-8 inválido";
@@ -198,6 +212,14 @@ export class MessageFramer {
   #literalIndex = 0;
   #hexDigitsLeft = 0;
 
+  // The line being probed: it began while the message was unfinished, with a value (or a key
+  // string) at depth #probeDepth; if it turns out to be one complete value, it starts afresh.
+  #probeDepth = NOT_PROBING;
+  #lineOffset = 0; // where that line's value starts, in bytes from the message start
+  #lineIsObject = false;
+  #lineNeedsMembers = false; // an element of an array: `{}` continues it like a pretty-printer's
+  #brokeLimit = BROKE_NONE; // reported only if the probed line continues the message
+
   #discardedBytes = 0;
 
   // Per-chunk positions. #messageStart is negative when the message began in an earlier chunk.
@@ -222,8 +244,9 @@ export class MessageFramer {
   constructor(options: FramerOptions = {}) {
     this.#maxBytes = positiveInteger(options.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES, "maxBytes");
     this.#maxDepth = positiveInteger(options.maxDepth ?? DEFAULT_MAX_DEPTH, "maxDepth");
-    // Each level needs one opening byte, so depth never exceeds the message size.
-    this.#containers = new Uint8Array(Math.min(this.#maxDepth, this.#maxBytes));
+    // Each level needs one opening byte, so depth never exceeds the message size. A probed line
+    // may nest up to its own limits on top of the unfinished message's levels, hence twice.
+    this.#containers = new Uint8Array(2 * Math.min(this.#maxDepth, this.#maxBytes));
   }
 
   /**
@@ -256,7 +279,7 @@ export class MessageFramer {
    * ```
    */
   get pendingBytes(): number {
-    return this.#mode === MODE_MESSAGE ? this.#bufferLength : 0;
+    return this.#mode === MODE_MESSAGE || this.#mode === MODE_TAIL ? this.#bufferLength : 0;
   }
 
   /**
@@ -285,6 +308,7 @@ export class MessageFramer {
     while (position < chunk.length && this.#mode !== MODE_CLOSED) {
       if (this.#mode === MODE_BETWEEN) position = this.#startNext(chunk, position, frames);
       else if (this.#mode === MODE_MESSAGE) position = this.#scanMessage(chunk, position, frames);
+      else if (this.#mode === MODE_TAIL) position = this.#skipTail(chunk, position, frames);
       else position = this.#discardLine(chunk, position, frames);
     }
     if (this.#mode === MODE_MESSAGE) {
@@ -346,6 +370,8 @@ export class MessageFramer {
     this.#containers[0] = CONTAINER_OBJECT;
     this.#depth = 1;
     this.#lineBreakPending = false;
+    this.#probeDepth = NOT_PROBING;
+    this.#brokeLimit = BROKE_NONE;
   }
 
   /** Discards through the next LF (reporting garbage there); returns the next position. */
@@ -374,6 +400,9 @@ export class MessageFramer {
     let literal = this.#literal;
     let literalIndex = this.#literalIndex;
     let hexDigitsLeft = this.#hexDigitsLeft;
+    let probeDepth = this.#probeDepth;
+    // Past the size limit between tokens: the next token decides (see #reachLimit).
+    let overLimit = probeDepth === NOT_PROBING && this.#brokeLimit !== BROKE_NONE;
 
     let i = position;
     while (i < limit) {
@@ -384,7 +413,13 @@ export class MessageFramer {
           i++;
           continue;
         }
+        const valueEnded = depth === probeDepth && (state === S_AFTER_VALUE || state === S_COLON);
         if (byte === LF) {
+          if (probeDepth !== NOT_PROBING) {
+            if (valueEnded) return this.#restartLine(chunk, i, frames);
+            probeDepth = NOT_PROBING;
+            if (this.#brokeLimit !== BROKE_NONE) return this.#reportBrokenLimit(chunk, i, frames);
+          }
           lineBreakPending = true;
           i++;
           continue;
@@ -392,6 +427,16 @@ export class MessageFramer {
         const startsLine = lineBreakPending;
         lineBreakPending = false;
         let closesContainer = false;
+
+        if (valueEnded) {
+          // Something follows the probed line's value: the line continues the message.
+          probeDepth = NOT_PROBING;
+          if (this.#brokeLimit !== BROKE_NONE) return this.#reportBrokenLimit(chunk, i, frames);
+        } else if (startsLine && this.#startsValueLine(byte, state, depth)) {
+          probeDepth = depth;
+          this.#lineOffset = i - this.#messageStart;
+          overLimit = false;
+        }
 
         if (state === S_AFTER_VALUE) {
           const inObject = containers[depth - 1] === CONTAINER_OBJECT;
@@ -404,6 +449,13 @@ export class MessageFramer {
             stringIsKey = true;
           } else if (byte === CLOSE_BRACE && state === S_OBJECT_START) {
             closesContainer = true;
+            if (depth === probeDepth + 1 && this.#lineNeedsMembers) {
+              // An empty object where an array element was expected: it continues the message.
+              probeDepth = NOT_PROBING;
+              if (this.#brokeLimit !== BROKE_NONE) {
+                return this.#reportBrokenLimit(chunk, i, frames);
+              }
+            }
           } else {
             return this.#reject(chunk, i, startsLine, state, frames);
           }
@@ -416,9 +468,16 @@ export class MessageFramer {
           state = S_STRING;
           stringIsKey = false;
         } else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
-          if (depth === this.#maxDepth) {
-            frames.push(invalidJson(`anidamiento excesivo (máx. ${this.#maxDepth})`));
-            return this.#discardFrom(i);
+          if (depth >= this.#maxDepth) {
+            if (probeDepth === NOT_PROBING || depth - probeDepth >= this.#maxDepth) {
+              if (this.#brokeLimit === BROKE_SIZE) {
+                return this.#reportBrokenLimit(chunk, i, frames);
+              }
+              frames.push(invalidJson(`anidamiento excesivo (máx. ${this.#maxDepth})`));
+              return this.#discardFrom(i);
+            }
+            // Too deep for the message, not for the probed line on its own: wait for its end.
+            if (this.#brokeLimit === BROKE_NONE) this.#brokeLimit = BROKE_DEPTH;
           }
           const isObject = byte === OPEN_BRACE;
           containers[depth++] = isObject ? CONTAINER_OBJECT : CONTAINER_ARRAY;
@@ -437,6 +496,8 @@ export class MessageFramer {
           return this.#reject(chunk, i, startsLine, state, frames);
         }
 
+        // Not rejected: the token continues a message that is over the limit.
+        if (overLimit) return this.#reportBrokenLimit(chunk, i, frames);
         i++;
         if (closesContainer) {
           depth--;
@@ -511,11 +572,6 @@ export class MessageFramer {
       }
       i++;
     }
-
-    if (i < chunk.length) {
-      this.#close(frames);
-      return chunk.length;
-    }
     this.#state = state;
     this.#depth = depth;
     this.#stringIsKey = stringIsKey;
@@ -523,7 +579,130 @@ export class MessageFramer {
     this.#literal = literal;
     this.#literalIndex = literalIndex;
     this.#hexDigitsLeft = hexDigitsLeft;
-    return i;
+    this.#probeDepth = probeDepth;
+    return i < chunk.length ? this.#reachLimit(chunk, i, frames) : i;
+  }
+
+  /**
+   * The message reached the size limit at `chunk[index]`, with the automaton state saved: closes
+   * the framer, unless a line starting after the limit may yet be framed on its own. Returns
+   * where to continue.
+   */
+  #reachLimit(chunk: Uint8Array, index: number, frames: Frame[]): number {
+    const probing = this.#probeDepth !== NOT_PROBING;
+    if (!probing && this.#state <= S_AFTER_VALUE) {
+      // Between tokens: if the next one starts a line, it need not continue the message. Until
+      // then, keep no byte.
+      this.#lineOffset = index - this.#messageStart;
+    } else if (!probing || this.#lineOffset === 0) {
+      const state = this.#state;
+      if (
+        probing && this.#depth === this.#probeDepth &&
+        (state === S_AFTER_VALUE || state === S_COLON)
+      ) {
+        // The probed line's value fits; what follows it on the line decides, unbuffered.
+        this.#append(chunk.subarray(Math.max(this.#messageStart, 0), index));
+        this.#mode = MODE_TAIL;
+        return index;
+      }
+      if (this.#brokeLimit === BROKE_DEPTH) return this.#reportBrokenLimit(chunk, index, frames);
+      this.#close(frames);
+      return chunk.length;
+    }
+    // Too big for the message, maybe not for the (probed) line on its own: keep only that line.
+    if (this.#brokeLimit === BROKE_NONE) this.#brokeLimit = BROKE_SIZE;
+    this.#dropBeforeLine();
+    return index;
+  }
+
+  /**
+   * True if a line beginning with `byte` in `state` is to be probed: a value where the message
+   * expects one, or a string where it expects a key. Records what kind of line it is.
+   */
+  #startsValueLine(byte: number, state: number, depth: number): boolean {
+    const inArray = this.#containers[depth - 1] === CONTAINER_ARRAY;
+    if (state === S_VALUE || state === S_ARRAY_START) {
+      // Pretty-printers put array elements on lines of their own: there, probe only an object
+      // (what a request is), and let `{}` continue the array.
+      if (inArray && byte !== OPEN_BRACE) return false;
+    } else if (state > S_OBJECT_KEY || byte !== QUOTE) {
+      return false;
+    }
+    this.#lineIsObject = byte === OPEN_BRACE;
+    this.#lineNeedsMembers = inArray;
+    return true;
+  }
+
+  /**
+   * The probed line, ending at the LF at `lineFeed`, is one complete value: the unfinished message
+   * is one error, and the line is framed as a message of its own.
+   */
+  #restartLine(chunk: Uint8Array, lineFeed: number, frames: Frame[]): number {
+    frames.push(invalidJson(INCOMPLETE_MESSAGE));
+    const lineStart = this.#messageStart + this.#lineOffset;
+    let text: string | undefined;
+    if (lineStart >= 0) {
+      text = this.#decodeRange(chunk, lineStart, lineFeed);
+    } else {
+      this.#append(chunk.subarray(0, lineFeed));
+      text = decodeUtf8(this.#buffer.subarray(this.#lineOffset, this.#bufferLength));
+    }
+    frames.push(this.#lineFrame(text));
+    this.#bufferLength = 0;
+    this.#mode = MODE_BETWEEN;
+    return lineFeed + 1;
+  }
+
+  /** The frame of a probed line framed on its own, from its text (undefined if not UTF-8). */
+  #lineFrame(text: string | undefined): Frame {
+    return this.#lineIsObject ? parseMessage(text) : invalidJson(EXPECTED_OBJECT);
+  }
+
+  /** Skips whitespace after a probed line's value at the size limit, up to what decides. */
+  #skipTail(chunk: Uint8Array, position: number, frames: Frame[]): number {
+    for (let i = position; i < chunk.length; i++) {
+      const byte = chunk[i]!;
+      if (byte === LF) {
+        const text = decodeUtf8(this.#buffer.subarray(0, this.#bufferLength));
+        frames.push(invalidJson(INCOMPLETE_MESSAGE), this.#lineFrame(text));
+        this.#bufferLength = 0;
+        this.#mode = MODE_BETWEEN;
+        return i + 1;
+      }
+      if (byte !== SPACE && byte !== CR && byte !== TAB) {
+        return this.#reportBrokenLimit(chunk, i, frames);
+      }
+    }
+    return chunk.length;
+  }
+
+  /**
+   * The probed line continues the message, which broke a limit inside it: reports that limit, as
+   * it would have been without the probe, at `chunk[index]`; returns where to continue.
+   */
+  #reportBrokenLimit(chunk: Uint8Array, index: number, frames: Frame[]): number {
+    if (this.#brokeLimit === BROKE_SIZE) {
+      this.#close(frames);
+      return chunk.length;
+    }
+    frames.push(invalidJson(`anidamiento excesivo (máx. ${this.#maxDepth})`));
+    if (chunk[index] !== LF) return this.#discardFrom(index);
+    this.#bufferLength = 0;
+    this.#mode = MODE_BETWEEN;
+    return index + 1;
+  }
+
+  /** Forgets the message's bytes before the probed line, which is all that may still be framed. */
+  #dropBeforeLine(): void {
+    const lineStart = this.#messageStart + this.#lineOffset;
+    if (lineStart < 0) {
+      this.#buffer.copyWithin(0, this.#lineOffset, this.#bufferLength);
+      this.#bufferLength -= this.#lineOffset;
+    } else {
+      this.#bufferLength = 0;
+    }
+    this.#messageStart = lineStart;
+    this.#lineOffset = 0;
   }
 
   /** Emits the message that ends just before `end` and returns to between-messages mode. */
@@ -574,6 +753,7 @@ export class MessageFramer {
       this.#mode = MODE_BETWEEN;
       return index;
     }
+    if (this.#brokeLimit !== BROKE_NONE) return this.#reportBrokenLimit(chunk, index, frames);
     frames.push(invalidJson(describeUnexpected(byte, state)));
     if (byte === LF) {
       this.#bufferLength = 0;

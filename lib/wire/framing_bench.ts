@@ -7,6 +7,9 @@ const ORDER = '{"cliente":"Ana","productos":["pan","leche"],"direccion":"Calle 1
 const encoder = new TextEncoder();
 const ndjson = encoder.encode(`${ORDER}\n`.repeat(ORDER_COUNT));
 const raw = encoder.encode(ORDER.repeat(ORDER_COUNT));
+const pretty = encoder.encode(
+  `${JSON.stringify(JSON.parse(ORDER), null, 2)}\n`.repeat(ORDER_COUNT),
+);
 
 function chunked(bytes: Uint8Array, size: number): Uint8Array[] {
   const chunks: Uint8Array[] = [];
@@ -18,6 +21,7 @@ function chunked(bytes: Uint8Array, size: number): Uint8Array[] {
 
 const ndjsonChunks = chunked(ndjson, CHUNK_BYTES);
 const rawChunks = chunked(raw, CHUNK_BYTES);
+const prettyChunks = chunked(pretty, CHUNK_BYTES);
 
 function frameAll(chunks: Uint8Array[]): void {
   const framer = new MessageFramer();
@@ -42,4 +46,8 @@ Deno.bench("1000 orders as NDJSON in 1-KiB chunks", { group: "orders" }, () => {
 
 Deno.bench("1000 orders as raw objects in 1-KiB chunks", { group: "orders" }, () => {
   frameAll(rawChunks);
+});
+
+Deno.bench("1000 pretty-printed orders in 1-KiB chunks", { group: "orders" }, () => {
+  frameAll(prettyChunks);
 });

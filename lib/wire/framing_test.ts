@@ -133,6 +133,129 @@ Deno.test("a line that cannot continue a truncated message is re-examined as gar
   ]);
 });
 
+/** Frames `bytes` cut once at every offset, and byte by byte: every way must give `expected`. */
+function assertAtEverySplit(bytes: Uint8Array, expected: Frame[], options?: FramerOptions): void {
+  for (let cut = 0; cut <= bytes.length; cut++) {
+    const frames = frameChunks([bytes.subarray(0, cut), bytes.subarray(cut)], options);
+    assert.deepEqual(frames, expected, `cut at byte ${cut}`);
+  }
+  assert.deepEqual(frameByteByByte(bytes, options), expected, "byte by byte");
+}
+
+const ORDER_B = { cliente: "Bea", productos: ["pan"], direccion: "Calle 2" };
+const ORDER_C = { cliente: "Ceci", productos: ["leche", "té"], direccion: "Calle 3" };
+const INCOMPLETE = invalid("mensaje JSON incompleto");
+
+Deno.test("a line cut anywhere is one error and the complete lines after it are all framed", () => {
+  const cuts: [string, Frame][] = [
+    ['{"cliente":', INCOMPLETE],
+    ['{"cliente":"Ana","productos":[', INCOMPLETE],
+    ['{"cliente":"Ana","productos":["pan",', INCOMPLETE],
+    ['{"x":{"y":', INCOMPLETE],
+    ['{"x":[{"y":[', INCOMPLETE],
+    ['{"cliente":"Ana",', INCOMPLETE],
+    ["{", INCOMPLETE],
+  ];
+  for (const [cut, error] of cuts) {
+    for (const lineEnd of ["\n", "\r\n"]) {
+      const input = [cut, JSON.stringify(ORDER_B), " " + JSON.stringify(ORDER_C) + " "]
+        .join(lineEnd) + lineEnd;
+      assertAtEverySplit(encoder.encode(input), [error, message(ORDER_B), message(ORDER_C)]);
+    }
+  }
+  const inString = `{"cliente":"An\n${JSON.stringify(ORDER_B)}\n${JSON.stringify(ORDER_C)}\n`;
+  assertAtEverySplit(encoder.encode(inString), [
+    invalid("cadena sin cerrar al final de la línea"),
+    message(ORDER_B),
+    message(ORDER_C),
+  ]);
+});
+
+Deno.test("a complete non-object line after a cut is not continued either: it is garbage", () => {
+  for (const value of ["42", '"texto"', "true", "[1,2]", "{}"]) {
+    const input = `{"cliente":\n${value}\n${JSON.stringify(ORDER_B)}\n`;
+    const fresh = value === "{}" ? message({}) : EXPECTED_OBJECT;
+    assertAtEverySplit(encoder.encode(input), [INCOMPLETE, fresh, message(ORDER_B)]);
+  }
+  // A lone string where a key was expected is a complete value too.
+  assertAtEverySplit(encoder.encode(`{"a":1,\n"b"\n${JSON.stringify(ORDER_B)}\n`), [
+    INCOMPLETE,
+    EXPECTED_OBJECT,
+    message(ORDER_B),
+  ]);
+});
+
+Deno.test("pretty-printed array elements on their own lines still continue the message", () => {
+  const value = { a: [1, "x"], b: [{}], c: [[]], d: [{ e: [true, null] }], f: {} };
+  const pretty = JSON.stringify(value, null, 2) + "\n";
+  assert.match(pretty, /^ {4}"x"$/m, "the last element is alone on its line");
+  assertAtEverySplit(encoder.encode(pretty + pretty), [message(value), message(value)]);
+  // Only an object with members, alone on its line, never continues an array.
+  assertAtEverySplit(encoder.encode('{"a":[\n{"b":1}\n]}\n'), [
+    INCOMPLETE,
+    message({ b: 1 }),
+    EXPECTED_OBJECT,
+  ]);
+});
+
+Deno.test("a cut line and a complete line after it are not counted together against the limits", () => {
+  const maxBytes = 48;
+  const line = '{"a":"' + "x".repeat(maxBytes - 8) + '"}';
+  assert.equal(encoder.encode(line).length, maxBytes);
+  const cut = '{"b":"' + "y".repeat(maxBytes - 14) + '","c":';
+  const spaces = " ".repeat(maxBytes);
+  const expected = [INCOMPLETE, message(JSON.parse(line)), message(JSON.parse(line))];
+  assertAtEverySplit(encoder.encode(`${cut}\n${line}\n${line}\n`), expected, { maxBytes });
+  // Whitespace past the limit, at the end of either line, changes nothing.
+  assertAtEverySplit(encoder.encode(`${cut}\n${line}${spaces}\n${line}\n`), expected, { maxBytes });
+  assertAtEverySplit(encoder.encode(`{"b":"y"${spaces}\n${line}\n${line}\n`), expected, {
+    maxBytes,
+  });
+
+  const deep = '{"a":{"b":[{"c":1}]}}';
+  assertAtEverySplit(encoder.encode(`{"x":{"y":\n${deep}\n`), [
+    INCOMPLETE,
+    message(JSON.parse(deep)),
+  ], { maxDepth: 4 });
+  assertAtEverySplit(encoder.encode(`{"x":[${spaces}\n{"a":[[1]]}\n`), [
+    INCOMPLETE,
+    message({ a: [[1]] }),
+  ], { maxBytes: 32, maxDepth: 3 });
+});
+
+Deno.test("a line that continues an unfinished message still gets its size and depth errors", () => {
+  const maxBytes = 48;
+  const line = '{"a":"' + "x".repeat(maxBytes - 8) + '"}';
+  const cut = '{"b":"' + "y".repeat(maxBytes - 14) + '","c":';
+  const spaces = " ".repeat(maxBytes);
+  const tooLong = [tooBig(maxBytes)];
+  for (const rest of [`}\n`, `${spaces}}\n`, ",\n"]) {
+    assertAtEverySplit(encoder.encode(`${cut}\n${line}${rest}`), tooLong, { maxBytes });
+  }
+  assertAtEverySplit(encoder.encode(`{"b":"y"${spaces}}\n`), tooLong, { maxBytes });
+  assertAtEverySplit(encoder.encode(`{"b":"y"${spaces}\n}\n`), tooLong, { maxBytes });
+  // The line alone would be too deep as well.
+  assertAtEverySplit(encoder.encode(`{"x":[${spaces}\n{"a":[[[1]]]}\n`), [tooBig(32)], {
+    maxBytes: 32,
+    maxDepth: 3,
+  });
+
+  const maxDepth = 3;
+  const tooDeep = invalid(`anidamiento excesivo (máx. ${maxDepth})`);
+  const b = message({ b: 1 });
+  const deepCases: [string, Frame[]][] = [
+    ['{"x":{"y":\n{"a":[1]}}}\n{"b":1}\n', [tooDeep, b]],
+    ['{"x":{"y":\n{"a":[1]} ,\n{"b":1}\n', [tooDeep, b]],
+    ['{"x":{"y":\n{"a":[x]}\n{"b":1}\n', [tooDeep, b]],
+    ['{"x":{"y":\n{"a":[\n1]}}}\n{"b":1}\n', [tooDeep, EXPECTED_OBJECT, b]],
+    ['{"x":{"y":\n{"a":[[' + "1".repeat(30) + '\n{"b":1}\n', [tooDeep, b]],
+    ['{"x":[[\n{}\n]]}\n{"b":1}\n', [tooDeep, EXPECTED_OBJECT, b]],
+  ];
+  for (const [input, expected] of deepCases) {
+    assertAtEverySplit(encoder.encode(input), expected, { maxBytes: 32, maxDepth });
+  }
+});
+
 Deno.test("a syntax error is reported immediately and the rest of its line is discarded", () => {
   const framer = new MessageFramer();
   assert.deepEqual(framer.push(encoder.encode('{"a":x')), [invalid("carácter inesperado 'x'")]);
@@ -345,6 +468,46 @@ Deno.test("property: raw, pretty and NDJSON messages mixed are framed exactly", 
         items.map(([object]) => message(JSON.parse(JSON.stringify(object)))),
       );
     }),
+  );
+});
+
+/** An order as clients send it: the fields of a request, with any Unicode text. */
+const orderValue = fc.record({
+  cliente: fc.string({ unit: "grapheme", minLength: 1, maxLength: 20 }),
+  productos: fc.array(fc.string({ unit: "grapheme", maxLength: 10 }), {
+    minLength: 1,
+    maxLength: 4,
+  }),
+  direccion: fc.string({ unit: "grapheme", maxLength: 20 }),
+  clave: fc.uuid(),
+  avisar: fc.boolean(),
+}, { requiredKeys: ["cliente", "productos", "direccion"] });
+
+Deno.test("property: a prefix of an order on its own line, then N orders: 1 error and the N orders", () => {
+  fc.assert(
+    fc.property(
+      orderValue,
+      fc.boolean(),
+      fc.nat(),
+      fc.array(orderValue, { minLength: 1, maxLength: 4 }),
+      fc.array(fc.nat()),
+      (cutOrder, spaced, prefixLength, orders, cuts) => {
+        const text = spaced
+          ? JSON.stringify(cutOrder, null, 1).replaceAll("\n", " ")
+          : JSON.stringify(cutOrder);
+        const whole = encoder.encode(text);
+        // Any proper prefix, even one ending inside a UTF-8 character.
+        const prefix = whole.subarray(0, 1 + prefixLength % (whole.length - 1));
+        const texts = orders.map((order) => JSON.stringify(order));
+        const lines = texts.map((line) => encoder.encode(line + "\n"));
+        const bytes = bytesOf(Array.from(prefix), "\n", ...lines.map((line) => Array.from(line)));
+        const frames = frameChunks(splitAt(bytes, cuts));
+        assert.equal(frames.length, 1 + orders.length, JSON.stringify(frames));
+        assert.equal(frames[0]?.tipo === "error" && frames[0].codigo, "json_invalido");
+        assert.deepEqual(frames.slice(1), texts.map((line) => message(JSON.parse(line))));
+      },
+    ),
+    { seed: 15, numRuns: 2000 },
   );
 });
 
