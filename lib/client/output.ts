@@ -7,7 +7,8 @@
  */
 import { escapeControl } from "../util/log.ts";
 import type { FinishedEvent, OrderView, Reply } from "../wire/protocol.ts";
-import { renderReport, type StatsSnapshot } from "../stats/stats.ts";
+import { renderReport } from "../stats/report.ts";
+import type { StatsSnapshot } from "../stats/snapshot.ts";
 
 /** Tally of a batch, printed after its results. */
 export interface BatchSummary {

@@ -20,7 +20,8 @@ import {
 } from "../wire/protocol.ts";
 import type { Order } from "../wire/schema.ts";
 import { AdmissionSemaphore, type Permit } from "./semaphore.ts";
-import { ProcessingStats, type StatsSnapshot } from "../stats/stats.ts";
+import { ProcessingStats } from "../stats/live.ts";
+import type { StatsSnapshot } from "../stats/snapshot.ts";
 import type { NewOrder, OrderStore, OrderUpdate } from "../store/sqlite.ts";
 
 /** Someone waiting to hear that an order finished (a connection that sent `avisar`). */
