@@ -14,11 +14,19 @@
  * orders waiting at it go back to the front of the queue untouched. The pool
  * never shrinks. It never touches the database: it reports through callbacks.
  *
+ * Time is judged by the worker's own clock: the worker notes in shared memory
+ * which order it runs and since when (see {@linkcode readProgress}), and
+ * reports each order's start and end. The pool's timer only says when to
+ * look: a main thread busy for a while fires it late, after orders that
+ * finished in time, and their results, not yet read, must not count as
+ * timeouts.
+ *
  * @module
  */
 import {
   cancel,
   createCancelCell,
+  readProgress,
   stopAfter,
   type WorkMode,
   type WorkOrder,
@@ -60,7 +68,10 @@ export interface PoolOptions {
   /** Simulated processing time per order. */
   workMs: number;
   workMode: WorkMode;
-  /** An attempt running longer than this is abandoned and its worker replaced. */
+  /**
+   * An attempt that runs this long, by the worker's clock, is a timeout: if
+   * it is still running, it is abandoned and its worker replaced.
+   */
   timeoutMs: number;
   /** Extra attempts after the first failed one. */
   retries: number;
@@ -111,7 +122,7 @@ interface Slot {
   running: boolean;
   /** `seq` of the last message sent to this worker (see `WorkRequest.seq`). */
   sent: number;
-  /** The running message's deadline. */
+  /** When to look again at the running message's progress. */
   timer: ReturnType<typeof setTimeout> | undefined;
   /** Failures since the last successful order; drives the restart backoff. */
   failures: number;
@@ -303,16 +314,40 @@ export class WorkerPool {
   /** The slot's first message is now running: an attempt for each of its orders. */
   #started(slot: Slot, at: number) {
     const jobs = slot.batches[0]!;
-    const { timeoutMs } = this.#options;
     slot.running = true;
     for (const job of jobs) {
       job.intentos++;
       this.#options.events.onStart(job, slot.number, at);
     }
-    slot.timer = setTimeout(
-      () => this.#onFailure(slot, `tiempo agotado: más de ${timeoutMs} ms`),
-      timeoutMs * jobs.length,
-    );
+    this.#watch(slot, this.#options.timeoutMs);
+  }
+
+  #watch(slot: Slot, delay: number) {
+    slot.timer = setTimeout(() => this.#checkTime(slot), delay);
+  }
+
+  /**
+   * The timer of the running message fired. It may fire late, so the
+   * worker's own notes decide: an order of this message running for
+   * `timeoutMs` is a timeout; one running for less, or a message already
+   * finished (its result not read yet), is looked at again later; a message
+   * the worker never started is a timeout too (the worker is not taking
+   * messages).
+   */
+  #checkTime(slot: Slot) {
+    slot.timer = undefined;
+    const { timeoutMs } = this.#options;
+    const seq = slot.sent - slot.batches.length + 1;
+    const progress = readProgress(slot.cancelCell);
+    let lookAgainIn: number | undefined;
+    if (progress.running === seq) {
+      const ranFor = Date.now() - progress.startedAt;
+      if (ranFor < timeoutMs) lookAgainIn = timeoutMs - ranFor;
+    } else if (progress.finished >= seq) {
+      lookAgainIn = timeoutMs;
+    }
+    if (lookAgainIn === undefined) this.#onFailure(slot, timedOut(timeoutMs));
+    else this.#watch(slot, lookAgainIn);
   }
 
   #onResults(slot: Slot, results: readonly WorkReply[]) {
@@ -345,6 +380,10 @@ export class WorkerPool {
       }
       if ("error" in result) {
         this.#retryOrFail(job, slot.number, `el worker falló: ${result.error}`);
+      } else if (result.fin - result.inicio >= this.#options.timeoutMs) {
+        // It overran while the main thread was too busy to stop it in time.
+        lastFin = result.fin;
+        this.#retryOrFail(job, slot.number, timedOut(this.#options.timeoutMs));
       } else {
         slot.failures = 0;
         lastFin = result.fin;
@@ -411,4 +450,8 @@ export class WorkerPool {
     this.#idleWaiters = [];
     for (const wake of waiters) wake();
   }
+}
+
+function timedOut(timeoutMs: number): string {
+  return `tiempo agotado: más de ${timeoutMs} ms`;
 }
