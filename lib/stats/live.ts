@@ -15,6 +15,7 @@ import {
   DEFAULT_TIMELINE_CAPACITY,
   durationOf,
   perWorker,
+  type StatsFigures,
   type StatsSnapshot,
   throughput,
 } from "./snapshot.ts";
@@ -76,6 +77,7 @@ export class ProcessingStats {
   /** Ring buffer of recent intervals; `#next` is where the next one goes. */
   readonly #ring: Interval[] = [];
   #next = 0;
+  #version = 0;
 
   /**
    * Starts the report's window now.
@@ -88,14 +90,25 @@ export class ProcessingStats {
     this.#desde = this.#now();
   }
 
+  /**
+   * Changes whenever something is recorded: two equal values mean equal
+   * figures and intervals (for the same current counts), so a snapshot
+   * taken at the first may still serve at the second.
+   */
+  get version(): number {
+    return this.#version;
+  }
+
   /** Counts an order admitted into the queue. */
   recordAdmitted(): void {
     this.#recibidos++;
+    this.#version++;
   }
 
   /** Counts an order a previous run left unfinished and this run queued again. */
   recordRecovered(): void {
     this.#recuperados++;
+    this.#version++;
   }
 
   /**
@@ -109,6 +122,7 @@ export class ProcessingStats {
    */
   recordRejected(codigo: string): void {
     this.#rechazos.set(codigo, (this.#rechazos.get(codigo) ?? 0) + 1);
+    this.#version++;
   }
 
   /**
@@ -126,6 +140,7 @@ export class ProcessingStats {
     if (!Number.isFinite(fin) || (inicio !== null && !Number.isFinite(inicio))) {
       throw new RangeError(`Fechas inválidas para el pedido #${order.id}`);
     }
+    this.#version++;
     if (estado === "listo") this.#listos++;
     else this.#fallidos++;
     this.#lastFin = Math.max(this.#lastFin, fin);
@@ -143,14 +158,16 @@ export class ProcessingStats {
 
   /** Reports how many orders are in process right now; the maximum is kept. */
   observeInProcess(count: number): void {
-    if (count > this.#maxSimultaneos) this.#maxSimultaneos = count;
+    if (count <= this.#maxSimultaneos) return;
+    this.#maxSimultaneos = count;
+    this.#version++;
   }
 
   /**
-   * The statistics so far, from construction until now, with the current
-   * queue and in-process counts supplied by the caller (the latter also
-   * counts as an observation for `maxSimultaneos`). The result is a fresh
-   * plain value: JSON-safe, and changing it does not affect this object.
+   * The statistics so far, from construction until now, with every interval
+   * kept (see {@linkcode figures} and {@linkcode recentIntervals}). The
+   * result is a fresh plain value: JSON-safe, and changing it does not
+   * affect this object.
    *
    * @example
    * ```ts
@@ -159,9 +176,15 @@ export class ProcessingStats {
    * ```
    */
   snapshot(current: { enCola: number; enProceso: number }): StatsSnapshot {
-    const ordered = this.#ring.length < this.#capacity
-      ? this.#ring
-      : [...this.#ring.slice(this.#next), ...this.#ring.slice(0, this.#next)];
+    return { ...this.figures(current), intervalos: this.recentIntervals() };
+  }
+
+  /**
+   * The figures so far, from construction until now, with the current queue
+   * and in-process counts supplied by the caller (the latter also counts as
+   * an observation for `maxSimultaneos`). A fresh plain value.
+   */
+  figures(current: { enCola: number; enProceso: number }): StatsFigures {
     return {
       desde: new Date(this.#desde).toISOString(),
       hasta: new Date(this.#now()).toISOString(),
@@ -176,7 +199,21 @@ export class ProcessingStats {
       rendimiento: throughput(this.#listos + this.#fallidos, this.#firstInicio, this.#lastFin),
       maxSimultaneos: Math.max(this.#maxSimultaneos, current.enProceso),
       porWorker: perWorker(this.#porWorker),
-      intervalos: ordered.map((it) => ({ worker: it.worker, inicio: it.inicio, fin: it.fin })),
     };
+  }
+
+  /**
+   * The last `limit` intervals kept (all of them by default), oldest first,
+   * as fresh objects.
+   *
+   * @throws {RangeError} if `limit` is not a non-negative integer.
+   */
+  recentIntervals(limit: number = this.#capacity): Interval[] {
+    const count = Math.min(checkCapacity(limit), this.#ring.length);
+    const ordered = this.#ring.length < this.#capacity
+      ? this.#ring
+      : [...this.#ring.slice(this.#next), ...this.#ring.slice(0, this.#next)];
+    return ordered.slice(ordered.length - count)
+      .map((it) => ({ worker: it.worker, inicio: it.inicio, fin: it.fin }));
   }
 }

@@ -190,3 +190,32 @@ Deno.test("orders recovered from a previous run are counted apart and shown only
   assert.match(renderReport(snap), /Pedidos: 1 recibido · 2 recuperados · 0 listos/);
   assert.doesNotMatch(renderReport({ ...snap, recuperados: 0 }), /recuperado/);
 });
+
+Deno.test("the version changes with every recorded fact and only then", () => {
+  const stats = new ProcessingStats({ now: () => T0 });
+  const versions = [stats.version];
+  const step = (record: () => void) => {
+    record();
+    versions.push(stats.version);
+  };
+  step(() => stats.recordAdmitted());
+  step(() => stats.recordRecovered());
+  step(() => stats.recordRejected("limite"));
+  step(() => stats.observeInProcess(2));
+  step(() => stats.recordFinished({ id: 1, worker: 1, estado: "listo", inicio: T0, fin: T0 + 1 }));
+  assert.equal(new Set(versions).size, versions.length, "each record is a new version");
+  const last = stats.version;
+  stats.observeInProcess(1); // below the maximum: nothing to show
+  stats.snapshot({ enCola: 0, enProceso: 0 });
+  assert.equal(stats.version, last);
+});
+
+Deno.test("figures are the snapshot without its intervals; recentIntervals takes the latest", () => {
+  const { stats } = knownRun();
+  const { intervalos, ...figures } = stats.snapshot({ enCola: 1, enProceso: 0 });
+  assert.deepEqual(stats.figures({ enCola: 1, enProceso: 0 }), figures);
+  assert.deepEqual(stats.recentIntervals(2), intervalos.slice(-2));
+  assert.deepEqual(stats.recentIntervals(100), intervalos);
+  assert.deepEqual(stats.recentIntervals(0), []);
+  assert.throws(() => stats.recentIntervals(-1), RangeError);
+});

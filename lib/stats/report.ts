@@ -1,11 +1,11 @@
 /**
- * The Spanish report of a {@link StatsSnapshot}, as the server prints it at
+ * The Spanish report of a snapshot ({@link StatsReply}), as the server prints it at
  * shutdown, `stats --db` prints it for a database and the client prints it
  * for `--stats`. Pure: returns a string.
  *
  * @module
  */
-import type { StatsSnapshot } from "./snapshot.ts";
+import type { StatsReply } from "./snapshot.ts";
 import { renderTimeline } from "./timeline.ts";
 
 /** Options of {@link renderReport}. */
@@ -21,8 +21,9 @@ function plural(n: number, singular: string, pluralForm: string): string {
 /**
  * The Spanish report of a snapshot, as the server's clients and
  * `stats --db` print it: one line per figure, durations in seconds with 3
- * decimals, then the timeline of the snapshot's intervals. Lines are joined
- * by `\n`, without a final newline.
+ * decimals, then the timeline of the snapshot's intervals (none if the
+ * snapshot came without them). Lines are joined by `\n`, without a final
+ * newline.
  *
  * @example
  * ```ts
@@ -40,7 +41,7 @@ function plural(n: number, singular: string, pluralForm: string): string {
  * //     …
  * ```
  */
-export function renderReport(snapshot: StatsSnapshot, options: ReportOptions = {}): string {
+export function renderReport(snapshot: StatsReply, options: ReportOptions = {}): string {
   const s = snapshot;
   const lines = [`📊 Estadísticas de procesamiento (${s.desde} → ${s.hasta})`];
   lines.push(
@@ -87,10 +88,12 @@ export function renderReport(snapshot: StatsSnapshot, options: ReportOptions = {
       (workers.length === 0 ? "ninguno" : workers.map(([w, n]) => `#${w} ${n}`).join(" · ")),
   );
 
-  lines.push("  Línea de tiempo:");
-  const timelineOptions = options.width === undefined ? {} : { width: options.width };
-  for (const line of renderTimeline(s.intervalos, timelineOptions).split("\n")) {
-    lines.push(`    ${line}`);
+  if (s.intervalos !== undefined) {
+    lines.push("  Línea de tiempo:");
+    const timelineOptions = options.width === undefined ? {} : { width: options.width };
+    for (const line of renderTimeline(s.intervalos, timelineOptions).split("\n")) {
+      lines.push(`    ${line}`);
+    }
   }
   return lines.join("\n");
 }

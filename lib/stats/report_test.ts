@@ -83,3 +83,10 @@ Deno.test("a report with nothing measured says so in Spanish, with singular word
     "    (sin pedidos procesados)",
   ]);
 });
+
+Deno.test("a report of statistics sent without their intervals has no timeline", () => {
+  const { intervalos: _, ...figures } = sample;
+  const lines = renderReport(figures).split("\n");
+  assert.equal(lines.length, 7);
+  assert.equal(lines[6], "  Por worker: #1 2 · #2 2 · #3 2");
+});

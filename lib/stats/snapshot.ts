@@ -9,8 +9,8 @@
 import type { Histogram } from "./histogram.ts";
 import type { Interval } from "./timeline.ts";
 
-/** Statistics of a run or a database, safe to send as JSON. */
-export interface StatsSnapshot {
+/** The figures of a run or a database: a snapshot without its intervals. */
+export interface StatsFigures {
   /** ISO-8601 UTC start of the report's window. */
   desde: string;
   /** ISO-8601 UTC end of the report's window. */
@@ -35,9 +35,19 @@ export interface StatsSnapshot {
   maxSimultaneos: number;
   /** Finished orders per worker number. */
   porWorker: Record<string, number>;
+}
+
+/** Statistics of a run or a database, safe to send as JSON. */
+export interface StatsSnapshot extends StatsFigures {
   /** The most recent finished intervals (bounded), oldest first, for the timeline. */
   intervalos: Interval[];
 }
+
+/**
+ * Statistics as an `estadisticas` reply carries them: the intervals only
+ * when the request asked for them.
+ */
+export type StatsReply = StatsFigures & { intervalos?: readonly Interval[] };
 
 /** How many recent intervals a snapshot keeps for its timeline unless told otherwise. */
 export const DEFAULT_TIMELINE_CAPACITY = 2000;
