@@ -35,7 +35,9 @@ export interface SnapshotCacheOptions {
 
 /** Current counts that come from outside the statistics (the pool's). */
 export interface CurrentCounts {
+  /** Orders waiting now. */
   enCola: number;
+  /** Orders being processed now. */
   enProceso: number;
 }
 
@@ -56,6 +58,9 @@ interface Part<T> {
 }
 
 /**
+ * One run's statistics as every request gets them: shared, frozen, with
+ * their JSON (see the module's documentation for when they are rebuilt).
+ *
  * @example
  * ```ts
  * const stats = new ProcessingStats();
@@ -75,7 +80,11 @@ export class SnapshotCache {
   /** The last snapshot with intervals, and the parts it was made of. */
   #combined: { shared: SharedSnapshot; from: readonly [object, object] } | undefined;
 
-  /** @throws {RangeError} if `intervalos` or `maxAgeMs` is not a non-negative integer. */
+  /**
+   * Takes its snapshots from `stats`.
+   *
+   * @throws {RangeError} if `intervalos` or `maxAgeMs` is not a non-negative integer.
+   */
   constructor(stats: ProcessingStats, options: SnapshotCacheOptions = {}) {
     this.#stats = stats;
     this.#limit = checkNonNegative("intervalos", options.intervalos ?? DEFAULT_INTERVALS);

@@ -1,6 +1,6 @@
 /**
  * The statistics snapshot: the JSON-safe shape that both the live counters
- * ({@link ProcessingStats} in `live.ts`) and the replay of stored rows
+ * (`ProcessingStats` in `live.ts`) and the replay of stored rows
  * (`replay.ts`) produce and the report (`report.ts`) renders, and the
  * figures both compute the same way. Pure.
  *
