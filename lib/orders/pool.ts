@@ -69,8 +69,8 @@ export interface PoolOptions {
   workMs: number;
   workMode: WorkMode;
   /**
-   * An attempt that runs this long, by the worker's clock, is a timeout: if
-   * it is still running, it is abandoned and its worker replaced.
+   * An attempt that runs longer than this, by the worker's clock, is a
+   * timeout: if it is still running, it is abandoned and its worker replaced.
    */
   timeoutMs: number;
   /** Extra attempts after the first failed one. */
@@ -124,10 +124,20 @@ interface Slot {
   sent: number;
   /** When to look again at the running message's progress. */
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** `seq` of a message the worker finished whose answer was due at the last look; 0 if none. */
+  answerDue: number;
   /** Failures since the last successful order; drives the restart backoff. */
   failures: number;
   restartTimer: ReturnType<typeof setTimeout> | undefined;
 }
+
+/**
+ * How long after the worker finished a message its answer may still be
+ * unread: a late timer runs before the messages that arrived meanwhile, but
+ * the next turn of the event loop delivers them. An answer still missing
+ * then is lost (a worker terminated from outside after its last order).
+ */
+const ANSWER_GRACE_MS = 100;
 
 /** First restart delay for a worker that keeps failing, doubling up to the maximum. */
 const RESTART_DELAY_MS = 100;
@@ -173,6 +183,7 @@ export class WorkerPool {
         running: false,
         sent: 0,
         timer: undefined,
+        answerDue: 0,
         failures: 0,
         restartTimer: undefined,
       };
@@ -256,6 +267,7 @@ export class WorkerPool {
     const worker = this.#createWorker(this.#options.workerUrl);
     slot.cancelCell = createCancelCell();
     slot.sent = 0;
+    slot.answerDue = 0;
     worker.onmessage = (event: MessageEvent<WorkReply | WorkReply[]>) =>
       this.#onResults(slot, Array.isArray(event.data) ? event.data : [event.data]);
     worker.onerror = (event: ErrorEvent) => {
@@ -328,26 +340,29 @@ export class WorkerPool {
 
   /**
    * The timer of the running message fired. It may fire late, so the
-   * worker's own notes decide: an order of this message running for
-   * `timeoutMs` is a timeout; one running for less, or a message already
-   * finished (its result not read yet), is looked at again later; a message
-   * the worker never started is a timeout too (the worker is not taking
-   * messages).
+   * worker's own notes decide: an order of this message running for more
+   * than `timeoutMs` is a timeout, one running for less is looked at again
+   * when its time is up; a message the worker never started is a timeout too
+   * (the worker is not taking messages). A message the worker finished has
+   * its answer on the way: looked at once more, after `ANSWER_GRACE_MS`,
+   * and a failure if the answer has still not come.
    */
   #checkTime(slot: Slot) {
     slot.timer = undefined;
     const { timeoutMs } = this.#options;
     const seq = slot.sent - slot.batches.length + 1;
     const progress = readProgress(slot.cancelCell);
-    let lookAgainIn: number | undefined;
     if (progress.running === seq) {
       const ranFor = Date.now() - progress.startedAt;
-      if (ranFor < timeoutMs) lookAgainIn = timeoutMs - ranFor;
+      if (ranFor <= timeoutMs) return this.#watch(slot, timeoutMs - ranFor + 1);
     } else if (progress.finished >= seq) {
-      lookAgainIn = timeoutMs;
+      if (slot.answerDue !== seq) {
+        slot.answerDue = seq;
+        return this.#watch(slot, ANSWER_GRACE_MS);
+      }
+      return this.#onFailure(slot, "el worker terminó sin entregar su respuesta");
     }
-    if (lookAgainIn === undefined) this.#onFailure(slot, timedOut(timeoutMs));
-    else this.#watch(slot, lookAgainIn);
+    this.#onFailure(slot, timedOut(timeoutMs));
   }
 
   #onResults(slot: Slot, results: readonly WorkReply[]) {
@@ -380,7 +395,7 @@ export class WorkerPool {
       }
       if ("error" in result) {
         this.#retryOrFail(job, slot.number, `el worker falló: ${result.error}`);
-      } else if (result.fin - result.inicio >= this.#options.timeoutMs) {
+      } else if (result.fin - result.inicio > this.#options.timeoutMs) {
         // It overran while the main thread was too busy to stop it in time.
         lastFin = result.fin;
         this.#retryOrFail(job, slot.number, timedOut(this.#options.timeoutMs));
