@@ -11,7 +11,8 @@
 import { runMain, usage } from "./lib/util/cli.ts";
 import { parseServerArgs, SERVER_FLAGS } from "./lib/server/config.ts";
 import { startServer } from "./lib/server/server.ts";
-import { renderReport, snapshotFromRows } from "./lib/stats/stats.ts";
+import { snapshotFromRows } from "./lib/stats/replay.ts";
+import { renderReport } from "./lib/stats/report.ts";
 import { openReadOnlyStore } from "./lib/store/sqlite.ts";
 import { versionLine } from "./lib/util/version.ts";
 

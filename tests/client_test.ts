@@ -415,10 +415,12 @@ Deno.test("--stats prints the server's report; with --json, the snapshot itself"
   assert.match(human.stdout, /^📊 Estadísticas de procesamiento \(/);
   assert.match(human.stdout, /^ {2}Pedidos: 1 recibido · /m);
   assert.match(human.stdout, /^ {2}Rechazos: pedido_invalido 1$/m);
+  assert.match(human.stdout, /^ {2}Línea de tiempo:$/m, "the client asks for the intervals");
   const json = await client(["--host", "::1", "--port", String(t.port), "--stats", "--json"]);
   const { estadisticas } = JSON.parse(json.stdout);
   assert.equal(estadisticas.recibidos, 1);
   assert.deepEqual(estadisticas.rechazos, { pedido_invalido: 1 });
+  assert.ok(Array.isArray(estadisticas.intervalos));
 });
 
 // ── Retrying ────────────────────────────────────────────────────────────────

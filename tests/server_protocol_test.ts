@@ -349,6 +349,22 @@ Deno.test("estadisticas reports this run's counts and rejections", async () => {
   assert.equal(Object.values(stats.porWorker as Record<string, number>).reduce((a, b) => a + b), 1);
 });
 
+Deno.test("estadisticas carries the processing intervals only when asked for them", async () => {
+  await using t = await startTestServer({ workMs: 10 });
+  await using client = await TestClient.open(t.port);
+  await client.request(order({ avisar: true }));
+  await client.readJson(); // finished
+  const plain = await client.request({ tipo: "estadisticas" });
+  assert.equal((plain.estadisticas as Record<string, unknown>).listos, 1);
+  assert.equal("intervalos" in (plain.estadisticas as object), false);
+  const full = await client.request({ tipo: "estadisticas", intervalos: true });
+  const intervalos = (full.estadisticas as { intervalos: { worker: number }[] }).intervalos;
+  assert.equal(intervalos.length, 1);
+  assert.equal(typeof intervalos[0]!.worker, "number");
+  const bad = await client.request({ tipo: "estadisticas", intervalos: 1 });
+  assert.equal(bad.codigo, "pedido_invalido");
+});
+
 Deno.test("avisar sends a terminado event without ok after the reply", async () => {
   await using t = await startTestServer({ workMs: 50 });
   await using client = await TestClient.open(t.port, "::1");

@@ -7,7 +7,8 @@
  */
 import { escapeControl } from "../util/log.ts";
 import type { FinishedEvent, OrderView, Reply } from "../wire/protocol.ts";
-import { renderReport, type StatsSnapshot } from "../stats/stats.ts";
+import { renderReport } from "../stats/report.ts";
+import type { StatsReply } from "../stats/snapshot.ts";
 
 /** Tally of a batch, printed after its results. */
 export interface BatchSummary {
@@ -99,7 +100,7 @@ export const humanRenderer: Renderer = {
   },
   stats(reply) {
     if (!reply.ok) return safe(reply.mensaje) + "\n";
-    return renderReport(reply.estadisticas as StatsSnapshot) + "\n";
+    return renderReport(reply.estadisticas as StatsReply) + "\n";
   },
   summary(s) {
     const rechazados = Object.values(s.rechazados).reduce((a, b) => a + b, 0);

@@ -8,7 +8,8 @@ import {
   statusReply,
   TEXTOS,
 } from "../wire/protocol.ts";
-import { ProcessingStats, renderReport } from "../stats/stats.ts";
+import { ProcessingStats } from "../stats/live.ts";
+import { renderReport } from "../stats/report.ts";
 
 const done: OrderView & { estado: "listo" } = {
   id: 42,

@@ -101,7 +101,7 @@ function runMode(run: Run, mode: ClientMode): Promise<number> {
     case "status":
       return query(run, { tipo: "estado", id: mode.id }, "pedido", run.out.status);
     case "stats":
-      return query(run, { tipo: "estadisticas" }, "estadisticas", run.out.stats);
+      return query(run, { tipo: "estadisticas", intervalos: true }, "estadisticas", run.out.stats);
     case "order":
       return sendOneOrder(run, mode);
     case "batch":

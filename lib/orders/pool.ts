@@ -14,11 +14,19 @@
  * orders waiting at it go back to the front of the queue untouched. The pool
  * never shrinks. It never touches the database: it reports through callbacks.
  *
+ * Time is judged by the worker's own clock: the worker notes in shared memory
+ * which order it runs and since when (see {@linkcode readProgress}), and
+ * reports each order's start and end. The pool's timer only says when to
+ * look: a main thread busy for a while fires it late, after orders that
+ * finished in time, and their results, not yet read, must not count as
+ * timeouts.
+ *
  * @module
  */
 import {
   cancel,
   createCancelCell,
+  readProgress,
   stopAfter,
   type WorkMode,
   type WorkOrder,
@@ -60,7 +68,10 @@ export interface PoolOptions {
   /** Simulated processing time per order. */
   workMs: number;
   workMode: WorkMode;
-  /** An attempt running longer than this is abandoned and its worker replaced. */
+  /**
+   * An attempt that runs longer than this, by the worker's clock, is a
+   * timeout: if it is still running, it is abandoned and its worker replaced.
+   */
   timeoutMs: number;
   /** Extra attempts after the first failed one. */
   retries: number;
@@ -111,12 +122,22 @@ interface Slot {
   running: boolean;
   /** `seq` of the last message sent to this worker (see `WorkRequest.seq`). */
   sent: number;
-  /** The running message's deadline. */
+  /** When to look again at the running message's progress. */
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** `seq` of a message the worker finished whose answer was due at the last look; 0 if none. */
+  answerDue: number;
   /** Failures since the last successful order; drives the restart backoff. */
   failures: number;
   restartTimer: ReturnType<typeof setTimeout> | undefined;
 }
+
+/**
+ * How long after the worker finished a message its answer may still be
+ * unread: a late timer runs before the messages that arrived meanwhile, but
+ * the next turn of the event loop delivers them. An answer still missing
+ * then is lost (a worker terminated from outside after its last order).
+ */
+const ANSWER_GRACE_MS = 100;
 
 /** First restart delay for a worker that keeps failing, doubling up to the maximum. */
 const RESTART_DELAY_MS = 100;
@@ -162,6 +183,7 @@ export class WorkerPool {
         running: false,
         sent: 0,
         timer: undefined,
+        answerDue: 0,
         failures: 0,
         restartTimer: undefined,
       };
@@ -245,6 +267,7 @@ export class WorkerPool {
     const worker = this.#createWorker(this.#options.workerUrl);
     slot.cancelCell = createCancelCell();
     slot.sent = 0;
+    slot.answerDue = 0;
     worker.onmessage = (event: MessageEvent<WorkReply | WorkReply[]>) =>
       this.#onResults(slot, Array.isArray(event.data) ? event.data : [event.data]);
     worker.onerror = (event: ErrorEvent) => {
@@ -303,16 +326,43 @@ export class WorkerPool {
   /** The slot's first message is now running: an attempt for each of its orders. */
   #started(slot: Slot, at: number) {
     const jobs = slot.batches[0]!;
-    const { timeoutMs } = this.#options;
     slot.running = true;
     for (const job of jobs) {
       job.intentos++;
       this.#options.events.onStart(job, slot.number, at);
     }
-    slot.timer = setTimeout(
-      () => this.#onFailure(slot, `tiempo agotado: más de ${timeoutMs} ms`),
-      timeoutMs * jobs.length,
-    );
+    this.#watch(slot, this.#options.timeoutMs);
+  }
+
+  #watch(slot: Slot, delay: number) {
+    slot.timer = setTimeout(() => this.#checkTime(slot), delay);
+  }
+
+  /**
+   * The timer of the running message fired. It may fire late, so the
+   * worker's own notes decide: an order of this message running for more
+   * than `timeoutMs` is a timeout, one running for less is looked at again
+   * when its time is up; a message the worker never started is a timeout too
+   * (the worker is not taking messages). A message the worker finished has
+   * its answer on the way: looked at once more, after `ANSWER_GRACE_MS`,
+   * and a failure if the answer has still not come.
+   */
+  #checkTime(slot: Slot) {
+    slot.timer = undefined;
+    const { timeoutMs } = this.#options;
+    const seq = slot.sent - slot.batches.length + 1;
+    const progress = readProgress(slot.cancelCell);
+    if (progress.running === seq) {
+      const ranFor = Date.now() - progress.startedAt;
+      if (ranFor <= timeoutMs) return this.#watch(slot, timeoutMs - ranFor + 1);
+    } else if (progress.finished >= seq) {
+      if (slot.answerDue !== seq) {
+        slot.answerDue = seq;
+        return this.#watch(slot, ANSWER_GRACE_MS);
+      }
+      return this.#onFailure(slot, "el worker terminó sin entregar su respuesta");
+    }
+    this.#onFailure(slot, timedOut(timeoutMs));
   }
 
   #onResults(slot: Slot, results: readonly WorkReply[]) {
@@ -345,6 +395,10 @@ export class WorkerPool {
       }
       if ("error" in result) {
         this.#retryOrFail(job, slot.number, `el worker falló: ${result.error}`);
+      } else if (result.fin - result.inicio > this.#options.timeoutMs) {
+        // It overran while the main thread was too busy to stop it in time.
+        lastFin = result.fin;
+        this.#retryOrFail(job, slot.number, timedOut(this.#options.timeoutMs));
       } else {
         slot.failures = 0;
         lastFin = result.fin;
@@ -411,4 +465,8 @@ export class WorkerPool {
     this.#idleWaiters = [];
     for (const wake of waiters) wake();
   }
+}
+
+function timedOut(timeoutMs: number): string {
+  return `tiempo agotado: más de ${timeoutMs} ms`;
 }

@@ -204,3 +204,62 @@ Deno.test("orders with no work travel in batches and each is started once, then 
   assert.deepEqual(new Set([...done.values()].map((r) => r.worker)), new Set([1, 2]));
   await pool.drain(1000);
 });
+
+/** Keeps the calling thread busy, as a main thread serving a flood of requests would be. */
+function blockMainThread(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // Timers and worker messages wait meanwhile.
+  }
+}
+
+Deno.test("orders that finished in time are done, not timed out, when the main thread was busy past their timeout", async () => {
+  const { events, done, handlers } = recorder();
+  const pool = new WorkerPool({
+    size: 1,
+    workerUrl: WORKER_URL,
+    workMs: 100,
+    workMode: "sleep",
+    timeoutMs: 400,
+    retries: 0,
+    events: handlers,
+  });
+  // The worker module loads before the clock starts: its loading time is not the subject.
+  pool.submit(job(1));
+  while (done.size < 1) await new Promise((resolve) => setTimeout(resolve, 10));
+  pool.submit(job(2));
+  pool.submit(job(3));
+  // Both run (100 ms each, well within 400) while the timer cannot fire.
+  blockMainThread(900);
+  while (done.size < 3 && !events.some((e) => e.startsWith("fallo"))) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.deepEqual(events.filter((e) => !e.startsWith("inicio")), [
+    "fin 1@1",
+    "fin 2@1",
+    "fin 3@1",
+  ]);
+  await pool.drain(1000);
+});
+
+Deno.test("an order that overran its timeout while the main thread was busy is a timeout by the worker's clock", async () => {
+  const { events, done, handlers } = recorder();
+  const pool = new WorkerPool({
+    size: 1,
+    workerUrl: WORKER_URL,
+    workMs: 600,
+    workMode: "sleep",
+    timeoutMs: 400,
+    retries: 0,
+    events: handlers,
+  });
+  pool.submit(job(1));
+  // Nobody can stop it at 400 ms: it runs its 600 ms and reports them.
+  blockMainThread(1000);
+  while (!events.some((e) => e.startsWith("fallo"))) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.deepEqual(events, ["inicio 1@1", "fallo 1: tiempo agotado: más de 400 ms"]);
+  assert.equal(done.size, 0);
+  await pool.drain(1000);
+});

@@ -20,7 +20,9 @@ import {
 } from "../wire/protocol.ts";
 import type { Order } from "../wire/schema.ts";
 import { AdmissionSemaphore, type Permit } from "./semaphore.ts";
-import { ProcessingStats, type StatsSnapshot } from "../stats/stats.ts";
+import { type SharedSnapshot, SnapshotCache } from "../stats/cache.ts";
+import { ProcessingStats } from "../stats/live.ts";
+import type { StatsSnapshot } from "../stats/snapshot.ts";
 import type { NewOrder, OrderStore, OrderUpdate } from "../store/sqlite.ts";
 
 /** Someone waiting to hear that an order finished (a connection that sent `avisar`). */
@@ -69,6 +71,7 @@ export class OrderService {
   readonly #committer: GroupCommitter<NewOrder, OrderUpdate, number>;
   readonly #pool: WorkerPool;
   readonly #stats = new ProcessingStats();
+  readonly #snapshots = new SnapshotCache(this.#stats);
   readonly #permits = new Map<number, Permit>();
   readonly #listeners = new Map<number, OrderListener[]>();
   /** Idempotency keys whose first order is still being committed. */
@@ -237,9 +240,10 @@ export class OrderService {
     return order ? statusReply(order) : failure("no_encontrado", `no existe el pedido #${id}`);
   }
 
-  /** This run's statistics so far. */
-  snapshot(): StatsSnapshot {
-    return this.#stats.snapshot({ enCola: this.#pool.queued, enProceso: this.#pool.busy });
+  /** This run's statistics so far, shared with other requests (see `SnapshotCache`). */
+  statistics(options: { intervalos: boolean }): SharedSnapshot {
+    const current = { enCola: this.#pool.queued, enProceso: this.#pool.busy };
+    return this.#snapshots.get(current, options);
   }
 
   /** Counts a rejection decided outside the service (bad JSON, invalid order, oversize). */
@@ -249,7 +253,7 @@ export class OrderService {
 
   /** Activity counters for the periodic log line. */
   activity(): { admitidos: number; enCola: number; enProceso: number; escrituras: number } {
-    const snapshot = this.snapshot();
+    const { snapshot } = this.statistics({ intervalos: false });
     return {
       admitidos: snapshot.recibidos,
       enCola: snapshot.enCola,

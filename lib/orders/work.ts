@@ -28,7 +28,9 @@ export interface WorkRequest {
    * Cells shared with the pool (see {@linkcode createCancelCell}): one to
    * abandon the running attempt (a timeout), one holding the last `seq` a
    * drain still lets start. `Worker.terminate()` cannot interrupt a thread
-   * that is blocked or busy, so the work itself watches these cells.
+   * that is blocked or busy, so the work itself watches these cells. The
+   * work also notes there which order it is running and since when (see
+   * {@linkcode readProgress}).
    */
   cancel?: Int32Array;
 }
@@ -60,10 +62,61 @@ const RUN = 0;
 const STOP_NOW = 1;
 /** Cell 1: no limit, or the last `seq` allowed to start. */
 const NO_LIMIT = 0;
+/** Cell 2: `seq` of the order running now, 0 if none; cell 3: `seq` of the last one finished. */
+const RUNNING = 2;
+const FINISHED = 3;
+/** Byte offset of the running order's start (epoch ms), a 64-bit cell after the four above. */
+const STARTED_AT_OFFSET = 4 * Int32Array.BYTES_PER_ELEMENT;
 
 /** Creates the cancel cells for one worker's orders. */
 export function createCancelCell(): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
+  const buffer = new SharedArrayBuffer(STARTED_AT_OFFSET + BigInt64Array.BYTES_PER_ELEMENT);
+  return new Int32Array(buffer, 0, STARTED_AT_OFFSET / Int32Array.BYTES_PER_ELEMENT);
+}
+
+function startedAtCell(cell: Int32Array): BigInt64Array {
+  return new BigInt64Array(cell.buffer, STARTED_AT_OFFSET, 1);
+}
+
+/** What a worker is doing, as it noted it in its cells (see {@linkcode readProgress}). */
+export interface WorkProgress {
+  /** `seq` of the order running now; 0 if none. */
+  running: number;
+  /** Epoch ms when the running order started, by the worker's clock. */
+  startedAt: number;
+  /** `seq` of the last order finished; 0 if none. */
+  finished: number;
+}
+
+/**
+ * What the worker is doing right now, read from its cells without waiting
+ * for its messages. The pool's timer may fire late (the main thread was
+ * busy) while a result is already on its way; this is how it tells an order
+ * that ran out of time from one whose answer it has not read yet.
+ *
+ * @example
+ * ```ts
+ * const cell = createCancelCell();
+ * readProgress(cell); // { running: 0, startedAt: 0, finished: 0 }
+ * ```
+ */
+export function readProgress(cell: Int32Array): WorkProgress {
+  const running = Atomics.load(cell, RUNNING);
+  return {
+    running,
+    startedAt: Number(Atomics.load(startedAtCell(cell), 0)),
+    finished: Atomics.load(cell, FINISHED),
+  };
+}
+
+function noteStarted(cell: Int32Array, seq: number, at: number): void {
+  Atomics.store(startedAtCell(cell), 0, BigInt(at));
+  Atomics.store(cell, RUNNING, seq);
+}
+
+function noteFinished(cell: Int32Array, seq: number): void {
+  Atomics.store(cell, FINISHED, seq);
+  Atomics.store(cell, RUNNING, 0);
 }
 
 /** Abandons the running attempt: sets the cell and wakes a thread sleeping on it. */
@@ -124,7 +177,8 @@ export function spinCpu(ms: number, cell: Int32Array = neverCancelled): number {
 }
 
 /**
- * Processes one order: the simulated work, timed.
+ * Processes one order: the simulated work, timed, noting in the request's
+ * cells when it starts and ends (see {@linkcode readProgress}).
  *
  * @example
  * ```ts
@@ -134,8 +188,12 @@ export function spinCpu(ms: number, cell: Int32Array = neverCancelled): number {
  */
 export function processOrder(request: WorkRequest): WorkResult | WorkSkipped {
   if (!mayStart(request)) return { id: request.id, omitido: true };
+  const { cancel: cell, seq } = request;
   const inicio = Date.now();
-  if (request.workMode === "cpu") spinCpu(request.workMs, request.cancel);
-  else sleepBlocking(request.workMs, request.cancel);
-  return { id: request.id, inicio, fin: Date.now() };
+  if (cell && seq) noteStarted(cell, seq, inicio);
+  if (request.workMode === "cpu") spinCpu(request.workMs, cell);
+  else sleepBlocking(request.workMs, cell);
+  const fin = Date.now();
+  if (cell && seq) noteFinished(cell, seq);
+  return { id: request.id, inicio, fin };
 }

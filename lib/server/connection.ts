@@ -1,7 +1,8 @@
 /**
  * One client connection: greeting, framing, answering in request order,
  * completion notices, and the limits that keep one bad client from costing
- * anyone else anything (message size, idle time, stalled readers).
+ * anyone else anything (message size, idle time, stalled readers, replies
+ * prepared ahead of the reader).
  *
  * @module
  */
@@ -34,6 +35,23 @@ export interface ConnectionOptions {
  */
 const MIN_READ_BUFFER_BYTES = 4 * 1024;
 const MAX_READ_BUFFER_BYTES = 64 * 1024;
+/**
+ * Most reply text (in UTF-16 units, about bytes for this mostly ASCII JSON)
+ * a connection prepares before the peer has taken it. One 64 KiB read can
+ * hold ~2,800 requests, and a reply can be a thousand times its request
+ * (statistics, an order's full record): past this bound the connection
+ * sends what it has and waits for the peer to read it before answering the
+ * rest, so a client that does not read holds about this much plus one
+ * reply, and never makes the server build more.
+ */
+const MAX_PENDING_REPLY_CHARS = 64 * 1024;
+/**
+ * A write the socket takes at once resolves without the event loop turning,
+ * so a connection answering a long read would keep the thread from every
+ * other connection, timer and worker message; past this many milliseconds
+ * of answering one read it lets them run before going on.
+ */
+const TURN_MS = 10;
 const encoder = new TextEncoder();
 
 /**
@@ -131,12 +149,40 @@ export class Connection implements OrderListener {
       if (frames.length === 0) continue;
       this.#lastMessageAt = Date.now();
       this.#heldEvents = [];
-      const replies = frames.map((frame) => {
-        if (frame.tipo === "mensaje") return this.#answer(frame.valor, context);
-        this.#options.onFrameError(frame.codigo);
-        return failure(frame.codigo, frame.detalle);
-      });
-      const lines = (await Promise.all(replies)).map(encodeLine).join("");
+      // Orders are answered once committed, so their replies are promises,
+      // all started together to share a commit; replies known at once are
+      // counted, and past the bound, sent before the next request is handled.
+      let replies: (string | Promise<Reply>)[] = [];
+      let preparedChars = 0;
+      let turnStartedAt = performance.now();
+      for (const frame of frames) {
+        let reply: Reply | Promise<Reply>;
+        if (frame.tipo === "mensaje") {
+          reply = this.#answer(frame.valor, context);
+        } else {
+          this.#options.onFrameError(frame.codigo);
+          reply = failure(frame.codigo, frame.detalle);
+        }
+        if (reply instanceof Promise) {
+          replies.push(reply);
+          continue;
+        }
+        const line = encodeLine(reply);
+        replies.push(line);
+        preparedChars += line.length;
+        if (preparedChars >= MAX_PENDING_REPLY_CHARS) {
+          this.#send(await linesOf(replies));
+          replies = [];
+          preparedChars = 0;
+          await this.#writes;
+          if (performance.now() - turnStartedAt >= TURN_MS) {
+            await new Promise((resolve) => setTimeout(resolve, 0));
+            turnStartedAt = performance.now();
+          }
+          if (!this.#open) return;
+        }
+      }
+      const lines = await linesOf(replies);
       const events = this.#heldEvents.join("");
       this.#heldEvents = undefined;
       this.#send(lines + events);
@@ -147,13 +193,19 @@ export class Connection implements OrderListener {
     }
   }
 
-  async #answer(message: Record<string, unknown>, context: RequestContext): Promise<Reply> {
+  /** The handler's reply; a reply it can give at once is returned as is, not as a promise. */
+  #answer(message: Record<string, unknown>, context: RequestContext): Reply | Promise<Reply> {
     try {
-      return await this.#options.handle(message, context);
+      const reply = this.#options.handle(message, context);
+      return reply instanceof Promise ? reply.catch((error) => this.#internal(error)) : reply;
     } catch (error) {
-      this.#options.log.error(`error inesperado atendiendo a ${this.peer}: ${describe(error)}`);
-      return failure("interno");
+      return this.#internal(error);
     }
+  }
+
+  #internal(error: unknown): Reply {
+    this.#options.log.error(`error inesperado atendiendo a ${this.peer}: ${describe(error)}`);
+    return failure("interno");
   }
 
   #send(text: string) {
@@ -206,6 +258,14 @@ export class Connection implements OrderListener {
     }
     this.#armIdleTimer(busy ? idleMs : idleMs - quietFor);
   }
+}
+
+/** The lines of replies in request order, once every one is known. */
+async function linesOf(replies: readonly (string | Promise<Reply>)[]): Promise<string> {
+  const lines = await Promise.all(
+    replies.map((reply) => typeof reply === "string" ? reply : reply.then(encodeLine)),
+  );
+  return lines.join("");
 }
 
 function describe(error: unknown): string {

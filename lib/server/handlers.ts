@@ -5,7 +5,7 @@
  * @module
  */
 import type { OrderListener, OrderService } from "../orders/service.ts";
-import { failure, type Reply } from "../wire/protocol.ts";
+import { failure, type Reply, statisticsReply } from "../wire/protocol.ts";
 import { parseRequest, type Request } from "../wire/schema.ts";
 
 /** Per-connection facts a handler may need. */
@@ -24,11 +24,10 @@ const HANDLERS: { [T in Request["tipo"]]: Handler<T> } = {
   pedido: (order, context, service) =>
     service.submit(order, order.avisar ? context.listener : undefined),
   estado: ({ id }, _context, service) => service.status(id),
-  estadisticas: (_request, _context, service) => ({
-    ok: true,
-    mensaje: "📊 Estadísticas del servidor",
-    estadisticas: service.snapshot(),
-  }),
+  estadisticas: ({ intervalos }, _context, service) => {
+    const { snapshot, json } = service.statistics({ intervalos: intervalos === true });
+    return statisticsReply(snapshot, json);
+  },
 };
 
 /**

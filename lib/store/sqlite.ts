@@ -9,7 +9,7 @@
  */
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import type { OrderView } from "../wire/protocol.ts";
-import type { OrderRow } from "../stats/stats.ts";
+import type { OrderRow } from "../stats/replay.ts";
 
 /** How hard SQLite flushes at commit: `full` survives power loss, `normal` only a crash. */
 export type SyncMode = "full" | "normal";

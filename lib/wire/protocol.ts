@@ -87,6 +87,39 @@ export interface ErrorReply {
 /** One reply line. */
 export type Reply = OkReply | ErrorReply;
 
+/**
+ * Lines of replies built from JSON already serialised: many requests share
+ * one statistics snapshot, so it is serialised once, not once per reply.
+ */
+const encodedLines = new WeakMap<Reply, string>();
+const statisticsReplies = new WeakMap<object, OkReply>();
+const STATISTICS_MESSAGE = "📊 Estadísticas del servidor";
+
+/**
+ * The reply to `estadisticas`. `json` must be `JSON.stringify(estadisticas)`;
+ * the reply's line is built around it. Many requests share one snapshot, so
+ * they share one reply (do not change it) and one line.
+ *
+ * @example
+ * ```ts
+ * const estadisticas = { recibidos: 1 };
+ * encodeLine(statisticsReply(estadisticas, JSON.stringify(estadisticas)));
+ * // '{"ok":true,"mensaje":"📊 Estadísticas del servidor","estadisticas":{"recibidos":1}}\n'
+ * ```
+ */
+export function statisticsReply(estadisticas: object, json: string): OkReply {
+  let reply = statisticsReplies.get(estadisticas);
+  if (reply === undefined) {
+    reply = { ok: true, mensaje: STATISTICS_MESSAGE, estadisticas };
+    encodedLines.set(
+      reply,
+      `{"ok":true,"mensaje":${JSON.stringify(STATISTICS_MESSAGE)},"estadisticas":${json}}\n`,
+    );
+    statisticsReplies.set(estadisticas, reply);
+  }
+  return reply;
+}
+
 /** The line sent when an order a client asked to follow reaches a final state. */
 export interface FinishedEvent {
   evento: "terminado";
@@ -170,5 +203,5 @@ export function finishedEvent(pedido: OrderView & { estado: "listo" | "fallido" 
 
 /** Serialises one protocol value as a line. */
 export function encodeLine(value: Reply | FinishedEvent | Greeting): string {
-  return JSON.stringify(value) + "\n";
+  return encodedLines.get(value as Reply) ?? JSON.stringify(value) + "\n";
 }

@@ -8,6 +8,7 @@ import {
   greeting,
   MAX_GREETING_BYTES,
   type OrderView,
+  statisticsReply,
   TEXTOS,
 } from "./protocol.ts";
 
@@ -60,4 +61,19 @@ Deno.test("a finished event is told apart from replies: it has evento and never 
   assert.equal(event.mensaje, "✅ Pedido #7 listo en 2.001 s");
   const failed = finishedEvent({ ...order, estado: "fallido", motivo_fallo: "tiempo agotado" });
   assert.equal(failed.mensaje, "❌ Pedido #7 fallido: tiempo agotado");
+});
+
+Deno.test("a statistics reply's line reuses the snapshot's JSON and equals its own serialisation", () => {
+  const estadisticas = Object.freeze({ recibidos: 3, rechazos: { limite: 1 }, mensaje: 'é\n"' });
+  const json = JSON.stringify(estadisticas);
+  const reply = statisticsReply(estadisticas, json);
+  assert.equal(reply.mensaje, "📊 Estadísticas del servidor");
+  assert.equal(encodeLine(reply), JSON.stringify(reply) + "\n");
+  assert.equal(statisticsReply(estadisticas, json), reply, "one reply per shared snapshot");
+  // The line is the JSON given, not a new serialisation: it comes from the cache.
+  const other = { recibidos: 3 };
+  assert.equal(
+    encodeLine(statisticsReply(other, '{"recibidos":3.0}')),
+    '{"ok":true,"mensaje":"📊 Estadísticas del servidor","estadisticas":{"recibidos":3.0}}\n',
+  );
 });

@@ -66,7 +66,11 @@ const statusSchema = z.strictObject({
     .max(Number.MAX_SAFE_INTEGER, { error: "id es demasiado grande" }),
 });
 
-const statisticsSchema = z.strictObject({ tipo: z.literal("estadisticas") });
+const statisticsSchema = z.strictObject({
+  tipo: z.literal("estadisticas"),
+  /** Also send the most recent processing intervals (for a timeline); they make the reply ~50× larger. */
+  intervalos: z.boolean({ error: typeError("intervalos", "true o false") }).optional(),
+});
 
 /** Every request a client may send, by `tipo`; a message without `tipo` is an order. */
 export type Request =

@@ -105,6 +105,14 @@ Deno.test("status and statistics requests are validated by tipo", () => {
     ok: true,
     request: { tipo: "estadisticas" },
   });
+  assert.deepEqual(parseRequest({ tipo: "estadisticas", intervalos: true }), {
+    ok: true,
+    request: { tipo: "estadisticas", intervalos: true },
+  });
+  assert.deepEqual(parseRequest({ tipo: "estadisticas", intervalos: "sí" }), {
+    ok: false,
+    errores: { intervalos: "intervalos debe ser true o false" },
+  });
   assert.deepEqual(parseRequest({ tipo: "estadisticas", extra: 1 }), {
     ok: false,
     errores: { extra: "campo desconocido" },

@@ -14,7 +14,7 @@ import { formatAddress } from "../../lib/server/listen.ts";
 import { createLogger } from "../../lib/util/log.ts";
 import type { FinishedEvent, Reply } from "../../lib/wire/protocol.ts";
 import { startServer } from "../../lib/server/server.ts";
-import { renderReport } from "../../lib/stats/stats.ts";
+import { renderReport } from "../../lib/stats/report.ts";
 
 const CLIENTS = [
   "Ana",

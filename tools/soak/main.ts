@@ -33,7 +33,7 @@ import {
 import { parseServerArgs } from "../../lib/server/config.ts";
 import { startServer } from "../../lib/server/server.ts";
 import { memoryTrend, type SoakLedger, verifyLedger } from "./verify.ts";
-import { renderReport } from "../../lib/stats/stats.ts";
+import { renderReport } from "../../lib/stats/report.ts";
 import { seededRandom } from "../../lib/util/random.ts";
 
 const PROGRAM = "pedidos-soak";

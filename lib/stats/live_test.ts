@@ -1,15 +1,9 @@
 import assert from "node:assert/strict";
-import {
-  type FinishedOrder,
-  type OrderRow,
-  ProcessingStats,
-  renderReport,
-  snapshotFromRows,
-  type StatsSnapshot,
-} from "./stats.ts";
+import { type FinishedOrder, ProcessingStats } from "./live.ts";
+import { renderReport } from "./report.ts";
+import type { StatsSnapshot } from "./snapshot.ts";
 
 const T0 = Date.UTC(2026, 10, 28, 10, 0, 0);
-const iso = (offsetMs: number) => new Date(T0 + offsetMs).toISOString();
 
 function assertWithin1Percent(actual: number | undefined, expected: number): void {
   assert.ok(actual !== undefined);
@@ -163,154 +157,6 @@ Deno.test("invalid finished orders and capacities are rejected with a RangeError
     RangeError,
   );
   assert.throws(() => new ProcessingStats({ timelineCapacity: -1 }), RangeError);
-  assert.throws(() => snapshotFromRows([], { timelineCapacity: 1.5 }), RangeError);
-});
-
-const mixedRows: OrderRow[] = [
-  { id: 1, estado: "listo", worker: 1, fecha_inicio: iso(0), fecha_fin: iso(2000) },
-  { id: 2, estado: "listo", worker: 2, fecha_inicio: iso(1000), fecha_fin: iso(4000) },
-  { id: 3, estado: "fallido", worker: 1, fecha_inicio: iso(2000), fecha_fin: iso(2500) },
-  { id: 4, estado: "fallido", worker: null, fecha_inicio: null, fecha_fin: iso(5000) },
-  { id: 5, estado: "en proceso", worker: 2, fecha_inicio: iso(4500), fecha_fin: null },
-  { id: 6, estado: "en cola", worker: null, fecha_inicio: null, fecha_fin: null },
-  { id: 7, estado: "en cola", worker: null, fecha_inicio: null, fecha_fin: null },
-];
-
-Deno.test("a snapshot of database rows counts every state and measures the finished ones", () => {
-  const snap = snapshotFromRows(mixedRows);
-  assert.deepEqual(snap, {
-    desde: "2026-11-28T10:00:00.000Z",
-    hasta: "2026-11-28T10:00:05.000Z",
-    recibidos: 7,
-    recuperados: 0,
-    listos: 2,
-    fallidos: 2,
-    enCola: 2,
-    enProceso: 1,
-    rechazos: {},
-    duracion: { min: 2, media: 2.5, p50: 2, p95: 3, max: 3 },
-    rendimiento: 4 / 5,
-    maxSimultaneos: 2,
-    porWorker: { "1": 2, "2": 1 },
-    intervalos: [
-      { worker: 1, inicio: T0, fin: T0 + 2000 },
-      { worker: 1, inicio: T0 + 2000, fin: T0 + 2500 },
-      { worker: 2, inicio: T0 + 1000, fin: T0 + 4000 },
-    ],
-  });
-});
-
-Deno.test("orders still in process count as open for the maximum in parallel", () => {
-  const snap = snapshotFromRows([
-    ...mixedRows,
-    { id: 8, estado: "en proceso", worker: 3, fecha_inicio: iso(4600), fecha_fin: null },
-    { id: 9, estado: "listo", worker: 1, fecha_inicio: iso(4550), fecha_fin: iso(4700) },
-  ]);
-  assert.equal(snap.maxSimultaneos, 3);
-  assert.equal(snap.enProceso, 2);
-});
-
-Deno.test("a snapshot of rows keeps only the intervals that ended last, whatever the row order", () => {
-  const rows: OrderRow[] = [5, 1, 4, 2, 3].map((n) => ({
-    id: n,
-    estado: "listo",
-    worker: n,
-    fecha_inicio: iso(n * 1000 - 500),
-    fecha_fin: iso(n * 1000),
-  }));
-  const snap = snapshotFromRows(rows, { timelineCapacity: 2 });
-  assert.deepEqual(snap.intervalos.map((it) => it.worker), [4, 5]);
-  assert.equal(snapshotFromRows(rows, { timelineCapacity: 0 }).intervalos.length, 0);
-});
-
-Deno.test("a snapshot of no rows uses the clock for its window and has nothing to measure", () => {
-  const snap = snapshotFromRows([], { now: () => T0 });
-  assert.equal(snap.desde, "2026-11-28T10:00:00.000Z");
-  assert.equal(snap.hasta, "2026-11-28T10:00:00.000Z");
-  assert.equal(snap.recibidos, 0);
-  assert.equal(snap.duracion, null);
-  assert.equal(snap.rendimiento, null);
-  assert.equal(snap.maxSimultaneos, 0);
-});
-
-const sample: StatsSnapshot = {
-  desde: "2026-11-28T10:00:00.000Z",
-  hasta: "2026-11-28T10:00:09.412Z",
-  recibidos: 6,
-  recuperados: 0,
-  listos: 6,
-  fallidos: 0,
-  enCola: 0,
-  enProceso: 0,
-  rechazos: { pedido_invalido: 1, limite: 4 },
-  duracion: { min: 2.001, media: 2.0032, p50: 2.002, p95: 2.006, max: 2.006 },
-  rendimiento: 1.4705,
-  maxSimultaneos: 3,
-  porWorker: { "1": 2, "2": 2, "3": 2 },
-  intervalos: [
-    { worker: 2, inicio: T0, fin: T0 + 2000 },
-    { worker: 1, inicio: T0, fin: T0 + 1000 },
-    { worker: 1, inicio: T0 + 3000, fin: T0 + 4000 },
-    { worker: 2, inicio: T0 + 2000, fin: T0 + 4000 },
-    { worker: 3, inicio: T0 + 1000, fin: T0 + 3000 },
-    { worker: 3, inicio: T0 + 3000, fin: T0 + 4000 },
-  ],
-};
-
-Deno.test("the report shows every figure on its own line, then the timeline indented", () => {
-  assert.equal(
-    renderReport(sample, { width: 8 }),
-    [
-      "📊 Estadísticas de procesamiento (2026-11-28T10:00:00.000Z → 2026-11-28T10:00:09.412Z)",
-      "  Pedidos: 6 recibidos · 6 listos · 0 fallidos · 0 en cola · 0 en proceso",
-      "  Rechazos: limite 4 · pedido_invalido 1",
-      "  Duración (s): mín 2.001 · media 2.003 · p50 2.002 · p95 2.006 · máx 2.006",
-      "  Rendimiento: 1.47 pedidos/s",
-      "  Máximo en paralelo: 3 pedidos a la vez",
-      "  Por worker: #1 2 · #2 2 · #3 2",
-      "  Línea de tiempo:",
-      "    worker 1 │██····██│ 2 pedidos",
-      "    worker 2 │████████│ 2 pedidos",
-      "    worker 3 │··██████│ 2 pedidos",
-      "              0 s … 4.00 s",
-    ].join("\n"),
-  );
-});
-
-Deno.test("the report's timeline is 60 columns wide by default", () => {
-  const lines = renderReport(sample).split("\n");
-  assert.equal(
-    lines[8],
-    `    worker 1 │${"█".repeat(15)}${"·".repeat(30)}${"█".repeat(15)}│ 2 pedidos`,
-  );
-});
-
-Deno.test("a report with nothing measured says so in Spanish, with singular words for one", () => {
-  const empty: StatsSnapshot = {
-    ...sample,
-    recibidos: 1,
-    listos: 0,
-    fallidos: 1,
-    enCola: 0,
-    enProceso: 0,
-    rechazos: { limite: 0 },
-    duracion: null,
-    rendimiento: null,
-    maxSimultaneos: 1,
-    porWorker: {},
-    intervalos: [],
-  };
-  const lines = renderReport(empty).split("\n");
-  assert.deepEqual(lines.slice(1), [
-    "  Pedidos: 1 recibido · 0 listos · 1 fallido · 0 en cola · 0 en proceso",
-    "  Rechazos: ninguno",
-    "  Duración (s): sin pedidos listos",
-    "  Rendimiento: sin datos",
-    "  Máximo en paralelo: 1 pedido a la vez",
-    "  Por worker: ninguno",
-    "  Línea de tiempo:",
-    "    (sin pedidos procesados)",
-  ]);
 });
 
 Deno.test("the report of a known run shows its measured figures", () => {
@@ -343,4 +189,33 @@ Deno.test("orders recovered from a previous run are counted apart and shown only
   assert.equal(snap.recuperados, 2);
   assert.match(renderReport(snap), /Pedidos: 1 recibido · 2 recuperados · 0 listos/);
   assert.doesNotMatch(renderReport({ ...snap, recuperados: 0 }), /recuperado/);
+});
+
+Deno.test("the version changes with every recorded fact and only then", () => {
+  const stats = new ProcessingStats({ now: () => T0 });
+  const versions = [stats.version];
+  const step = (record: () => void) => {
+    record();
+    versions.push(stats.version);
+  };
+  step(() => stats.recordAdmitted());
+  step(() => stats.recordRecovered());
+  step(() => stats.recordRejected("limite"));
+  step(() => stats.observeInProcess(2));
+  step(() => stats.recordFinished({ id: 1, worker: 1, estado: "listo", inicio: T0, fin: T0 + 1 }));
+  assert.equal(new Set(versions).size, versions.length, "each record is a new version");
+  const last = stats.version;
+  stats.observeInProcess(1); // below the maximum: nothing to show
+  stats.snapshot({ enCola: 0, enProceso: 0 });
+  assert.equal(stats.version, last);
+});
+
+Deno.test("figures are the snapshot without its intervals; recentIntervals takes the latest", () => {
+  const { stats } = knownRun();
+  const { intervalos, ...figures } = stats.snapshot({ enCola: 1, enProceso: 0 });
+  assert.deepEqual(stats.figures({ enCola: 1, enProceso: 0 }), figures);
+  assert.deepEqual(stats.recentIntervals(2), intervalos.slice(-2));
+  assert.deepEqual(stats.recentIntervals(100), intervalos);
+  assert.deepEqual(stats.recentIntervals(0), []);
+  assert.throws(() => stats.recentIntervals(-1), RangeError);
 });
