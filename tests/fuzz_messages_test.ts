@@ -14,7 +14,8 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { MAX_CLIENTE, MAX_DIRECCION } from "../lib/wire/schema.ts";
 import { queryDb, startTestServer, TestClient, type TestServer } from "./helpers.ts";
-import { LineReader, writeAll } from "./reliability_helpers.ts";
+import { LineReader } from "./reliability_helpers.ts";
+import { writeAll } from "../lib/util/net.ts";
 
 const SEED = Number(Deno.env.get("PEDIDOS_FUZZ_SEED") ?? 20_251_128);
 const MAX_BYTES = 4096;

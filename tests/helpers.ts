@@ -10,6 +10,7 @@ import { type ServerConfig } from "../lib/server/config.ts";
 import { DEFAULTS } from "../lib/server/config.ts";
 import { createLogger, type Logger } from "../lib/util/log.ts";
 import { type RunningServer, type ServerOverrides, startServer } from "../lib/server/server.ts";
+import { writeAll } from "../lib/util/net.ts";
 
 /** The repository root, for spawning the real entry points. */
 export const ROOT = new URL("../", import.meta.url);
@@ -107,8 +108,7 @@ export class TestClient implements AsyncDisposable {
     const bytes = data instanceof Uint8Array
       ? data
       : encoder.encode(typeof data === "string" ? data : JSON.stringify(data));
-    let written = 0;
-    while (written < bytes.length) written += await this.conn.write(bytes.subarray(written));
+    await writeAll(this.conn, bytes);
   }
 
   /** Sends one value as an NDJSON line. */

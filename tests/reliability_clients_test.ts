@@ -13,7 +13,8 @@ import {
   TestClient,
   waitFor,
 } from "./helpers.ts";
-import { LineReader, processUsage, sleep, writeAll } from "./reliability_helpers.ts";
+import { LineReader, processUsage, sleep } from "./reliability_helpers.ts";
+import { writeAll } from "../lib/util/net.ts";
 
 const encoder = new TextEncoder();
 

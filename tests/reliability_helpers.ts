@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { queryDb, ROOT, SERVER_PERMISSIONS, tempDir } from "./helpers.ts";
+import { writeAll } from "../lib/util/net.ts";
 
 /** Resolves after `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
@@ -109,15 +110,6 @@ async function loadOneConnection(
     options.signal.removeEventListener("abort", onAbort);
     onAbort();
   }
-}
-
-/** Writes every byte. */
-export async function writeAll(
-  conn: { write(bytes: Uint8Array): Promise<number> },
-  bytes: Uint8Array,
-): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) written += await conn.write(bytes.subarray(written));
 }
 
 /** Reads lines from a connection; `null` at end of stream. */

@@ -9,6 +9,9 @@
  * @module
  */
 
+/** The seed's port: where the server listens and the client connects unless told otherwise. */
+export const DEFAULT_PORT = 8888;
+
 /** Why a request failed; clients branch on this, never on `mensaje`. */
 export type Codigo =
   | "limite"

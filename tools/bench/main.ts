@@ -24,6 +24,7 @@ import {
   usage,
   validateFlags,
 } from "../../lib/util/cli.ts";
+import { writeAllSync } from "../../lib/util/net.ts";
 import {
   type BenchDocument,
   type CpuProfile,
@@ -278,7 +279,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 function say(text: string) {
-  Deno.stderr.writeSync(encoder.encode(`${text}\n`));
+  writeAllSync(Deno.stderr, encoder.encode(`${text}\n`));
 }
 
 /** The bench: runs every measurement in order and collects the document. */

@@ -8,7 +8,7 @@
  * the most the real server could reach in the same run.
  *
  * ```sh
- * deno run --allow-net tools/trivial_server.ts --port 0
+ * deno run --allow-net tools/bench/trivial_server.ts --port 0
  * ```
  *
  * @module
@@ -22,6 +22,7 @@ import {
   usage,
   validateFlags,
 } from "../../lib/util/cli.ts";
+import { writeAll } from "../../lib/util/net.ts";
 import { encodeLine, greeting } from "../../lib/wire/protocol.ts";
 
 const FLAGS: readonly FlagSpec[] = [
@@ -141,16 +142,11 @@ export function startTrivialServer(options: { hostname: string; port: number }):
   };
 }
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array) {
-  let written = 0;
-  while (written < bytes.length) written += await conn.write(bytes.subarray(written));
-}
-
 async function main(args: string[]): Promise<number> {
   const { values } = parseFlags(args, FLAGS);
   if (values.help) {
     console.log(usage(
-      "deno run --allow-net tools/trivial_server.ts [opciones]",
+      "deno run --allow-net tools/bench/trivial_server.ts [opciones]",
       "Servidor trivial (techo del benchmark): saluda y responde ok a cada línea, sin validar ni guardar.",
       FLAGS,
       "\nSIGINT o SIGTERM lo detienen.\n",
@@ -170,5 +166,9 @@ async function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  await runMain("servidor trivial", () => main(Deno.args), "deno run tools/trivial_server.ts");
+  await runMain(
+    "servidor trivial",
+    () => main(Deno.args),
+    "deno run tools/bench/trivial_server.ts",
+  );
 }

@@ -19,6 +19,7 @@
  * @module
  */
 import { runMain, usage } from "../../lib/util/cli.ts";
+import { writeAll, writeAllSync } from "../../lib/util/net.ts";
 import { newRunTag, OrderGenerator } from "./orders.ts";
 import { LOAD_FLAGS, type LoadOptions, parseLoadArgs } from "./options.ts";
 import {
@@ -442,7 +443,7 @@ class PipelineLane implements Lane {
     const bytes = encoder.encode(this.#out);
     this.#out = "";
     this.#writing = true;
-    this.#writeAll(conn, bytes).then(
+    writeAll(conn, bytes).then(
       () => {
         this.#writing = false;
         if (this.#conn === conn) this.flush();
@@ -452,11 +453,6 @@ class PipelineLane implements Lane {
         if (this.#conn === conn) this.fail(describe(error));
       },
     );
-  }
-
-  async #writeAll(conn: Deno.TcpConn, bytes: Uint8Array) {
-    let written = 0;
-    while (written < bytes.length) written += await conn.write(bytes.subarray(written));
   }
 
   oldestStart(): number | undefined {
@@ -646,9 +642,7 @@ class ConnectionLane implements Lane {
       // that is this order's rejection.
       if (greeting.tipo === "error") return { tipo: "respuesta", line: greeting };
       if (greeting.tipo !== "saludo") return { tipo: "fallo", reason: "saludo ilegible" };
-      const bytes = encoder.encode(this.#run.orders.line(index));
-      let written = 0;
-      while (written < bytes.length) written += await conn.write(bytes.subarray(written));
+      await writeAll(conn, encoder.encode(this.#run.orders.line(index)));
       while (true) {
         const line = await this.#readLine(conn, reader);
         if (line.tipo === "evento") continue;
@@ -730,7 +724,7 @@ respuestas inesperadas o verificación fallida, 2 uso incorrecto.
 `;
 
 function writeErr(text: string) {
-  Deno.stderr.writeSync(encoder.encode(text));
+  writeAllSync(Deno.stderr, encoder.encode(text));
 }
 
 if (import.meta.main) await runMain("carga", () => main(Deno.args), "deno task load");

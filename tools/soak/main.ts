@@ -35,6 +35,7 @@ import { startServer } from "../../lib/server/server.ts";
 import { memoryTrend, type SoakLedger, verifyLedger } from "./verify.ts";
 import { renderReport } from "../../lib/stats/stats.ts";
 import { seededRandom } from "../../lib/util/random.ts";
+import { writeAll } from "../../lib/util/net.ts";
 
 const PROGRAM = "pedidos-soak";
 const ROOT = new URL("../../", import.meta.url);
@@ -144,9 +145,7 @@ class Line {
   }
 
   async write(text: string | Uint8Array): Promise<void> {
-    const bytes = typeof text === "string" ? encoder.encode(text) : text;
-    let written = 0;
-    while (written < bytes.length) written += await this.conn.write(bytes.subarray(written));
+    await writeAll(this.conn, typeof text === "string" ? encoder.encode(text) : text);
   }
 
   /** The next line parsed as JSON; null if the server closed or said nothing for `timeoutMs`. */
