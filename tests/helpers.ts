@@ -11,6 +11,7 @@ import { DEFAULTS } from "../lib/server/config.ts";
 import { createLogger, type Logger } from "../lib/util/log.ts";
 import { type RunningServer, type ServerOverrides, startServer } from "../lib/server/server.ts";
 import { writeAll } from "../lib/util/net.ts";
+import { LineReader } from "../lib/wire/lines.ts";
 
 /** The repository root, for spawning the real entry points. */
 export const ROOT = new URL("../", import.meta.url);
@@ -76,16 +77,16 @@ export async function startTestServer(
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** A raw protocol client: send bytes, read lines. */
 export class TestClient implements AsyncDisposable {
   readonly conn: Deno.TcpConn;
-  #buffer = "";
+  readonly #lines: LineReader;
   #closed = false;
 
   private constructor(conn: Deno.TcpConn) {
     this.conn = conn;
+    this.#lines = new LineReader(conn);
   }
 
   /** Connects; does not read the greeting (see `greeting()`). */
@@ -116,33 +117,20 @@ export class TestClient implements AsyncDisposable {
     return this.send(JSON.stringify(value) + "\n");
   }
 
-  /** Reads one line (without its newline), or null at end of stream. */
+  /**
+   * Reads one line (without its newline), or the unterminated rest, or null
+   * at end of stream. After a timeout the client is of no further use.
+   */
   async readLine(timeoutMs = 10_000): Promise<string | null> {
-    const deadline = Date.now() + timeoutMs;
-    const chunk = new Uint8Array(65536);
-    while (!this.#buffer.includes("\n")) {
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new Error(`no line within ${timeoutMs} ms`);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => resolve("timeout"), remaining);
-      });
-      const result = await Promise.race([this.conn.read(chunk), timeout]).finally(() =>
-        clearTimeout(timer)
-      );
-      if (result === "timeout") throw new Error(`no line within ${timeoutMs} ms`);
-      if (result === null) {
-        if (this.#buffer === "") return null;
-        const rest = this.#buffer;
-        this.#buffer = "";
-        return rest;
-      }
-      this.#buffer += decoder.decode(chunk.subarray(0, result), { stream: true });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no line within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([this.#lines.readLine(), timeout]);
+    } finally {
+      clearTimeout(timer);
     }
-    const index = this.#buffer.indexOf("\n");
-    const line = this.#buffer.slice(0, index);
-    this.#buffer = this.#buffer.slice(index + 1);
-    return line;
   }
 
   /** Reads one line and parses it as JSON; fails on end of stream. */

@@ -13,7 +13,8 @@ import {
   TestClient,
   waitFor,
 } from "./helpers.ts";
-import { LineReader, processUsage, sleep } from "./reliability_helpers.ts";
+import { processUsage, sleep } from "./reliability_helpers.ts";
+import { LineReader } from "../lib/wire/lines.ts";
 import { writeAll } from "../lib/util/net.ts";
 
 const encoder = new TextEncoder();
@@ -86,7 +87,7 @@ Deno.test("thousands of idle connections are capped, closed after --idle-ms, and
     for (let i = 0; i < 1200; i++) {
       conns.push(await Deno.connect({ hostname: i % 2 ? "127.0.0.1" : "::1", port: server.port }));
     }
-    const first = await Promise.all(conns.map((conn) => new LineReader(conn).next()));
+    const first = await Promise.all(conns.map((conn) => new LineReader(conn).readLine()));
     const codigos = first.map((line) => {
       const reply = JSON.parse(line ?? "{}");
       return reply.tipo === "bienvenida" ? "bienvenida" : reply.codigo;
@@ -97,7 +98,7 @@ Deno.test("thousands of idle connections are capped, closed after --idle-ms, and
     const readers = conns.map((conn) => new LineReader(conn));
     const endings = await Promise.all(readers.map(async (reader, i) => {
       const lines: string[] = [];
-      for (let line = await reader.next(); line !== null; line = await reader.next()) {
+      for (let line = await reader.readLine(); line !== null; line = await reader.readLine()) {
         lines.push(line);
       }
       return codigos[i] === "bienvenida" ? JSON.parse(lines[0] ?? "{}").codigo : "cerrada";

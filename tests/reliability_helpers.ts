@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { queryDb, ROOT, SERVER_PERMISSIONS, tempDir } from "./helpers.ts";
 import { writeAll } from "../lib/util/net.ts";
+import { LineReader } from "../lib/wire/lines.ts";
 
 /** Resolves after `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
@@ -81,7 +82,7 @@ async function loadOneConnection(
   };
   options.signal.addEventListener("abort", onAbort, { once: true });
   try {
-    if ((await lines.next()) === null) return; // greeting
+    if ((await lines.readLine()) === null) return; // greeting
     let n = 0;
     while (!options.signal.aborted) {
       const tags: string[] = [];
@@ -94,7 +95,7 @@ async function loadOneConnection(
       for (const tag of tags) ledger.sent.add(tag);
       await writeAll(conn, encoder.encode(text));
       for (const tag of tags) {
-        const line = await lines.next();
+        const line = await lines.readLine();
         if (line === null) return;
         const reply = JSON.parse(line) as { ok: boolean; id?: number; codigo?: string };
         if (reply.ok && typeof reply.id === "number") ledger.acked.set(tag, reply.id);
@@ -109,29 +110,6 @@ async function loadOneConnection(
   } finally {
     options.signal.removeEventListener("abort", onAbort);
     onAbort();
-  }
-}
-
-/** Reads lines from a connection; `null` at end of stream. */
-export class LineReader {
-  readonly #conn: Deno.Conn;
-  readonly #chunk = new Uint8Array(64 * 1024);
-  #buffer = "";
-
-  constructor(conn: Deno.Conn) {
-    this.#conn = conn;
-  }
-
-  async next(): Promise<string | null> {
-    while (!this.#buffer.includes("\n")) {
-      const count = await this.#conn.read(this.#chunk);
-      if (count === null) return null;
-      this.#buffer += decoder.decode(this.#chunk.subarray(0, count), { stream: true });
-    }
-    const index = this.#buffer.indexOf("\n");
-    const line = this.#buffer.slice(0, index);
-    this.#buffer = this.#buffer.slice(index + 1);
-    return line;
   }
 }
 

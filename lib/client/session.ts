@@ -8,7 +8,7 @@
  */
 import { connectToHost } from "./connect.ts";
 import { ConnectionError, RefusedByServerError } from "./errors.ts";
-import { LineSplitter } from "./lines.ts";
+import { LineSplitter } from "../wire/lines.ts";
 import { formatAddress, writeAll } from "../util/net.ts";
 import type { ErrorReply, FinishedEvent, Greeting, Reply } from "../wire/protocol.ts";
 

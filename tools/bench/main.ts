@@ -25,6 +25,7 @@ import {
   validateFlags,
 } from "../../lib/util/cli.ts";
 import { writeAllSync } from "../../lib/util/net.ts";
+import { LineReader } from "../../lib/wire/lines.ts";
 import {
   type BenchDocument,
   type CpuProfile,
@@ -512,18 +513,13 @@ class Inspector implements AsyncDisposable {
 /** Opens `count` connections to `port` and reads each greeting; returns them open. */
 async function openIdle(port: number, count: number): Promise<Deno.TcpConn[]> {
   const connections: Deno.TcpConn[] = [];
-  const buffer = new Uint8Array(4096);
   for (let start = 0; start < count; start += 250) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(250, count - start) }, async () => {
         const conn = await Deno.connect({ hostname: HOST, port });
-        let seen = "";
-        while (!seen.includes("\n")) {
-          const read = await conn.read(buffer);
-          if (read === null) throw new Error("el servidor cerró una conexión inactiva");
-          seen += new TextDecoder().decode(buffer.subarray(0, read));
-        }
-        if (!seen.includes('"bienvenida"')) throw new Error(`saludo inesperado: ${seen.trim()}`);
+        const greeting = await new LineReader(conn).readLine();
+        if (greeting === null) throw new Error("el servidor cerró una conexión inactiva");
+        if (!greeting.includes('"bienvenida"')) throw new Error(`saludo inesperado: ${greeting}`);
         return conn;
       }),
     );

@@ -8,7 +8,7 @@
  * @module
  */
 import { runMain, usage } from "../../lib/util/cli.ts";
-import { LineReader } from "../../lib/client/lines.ts";
+import { LineReader } from "../../lib/wire/lines.ts";
 import { DEFAULTS } from "../../lib/server/config.ts";
 import { formatAddress, writeAll } from "../../lib/util/net.ts";
 import { createLogger } from "../../lib/util/log.ts";

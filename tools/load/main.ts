@@ -28,7 +28,7 @@ import {
   renderProgressBar,
   renderProgressLine,
 } from "./progress.ts";
-import { LineReader, type ServerLine } from "./replies.ts";
+import { ReplyReader, type ServerLine } from "./replies.ts";
 import { buildReport, type LoadReport, renderReport, Tally } from "./report.ts";
 import { OpenLoopSchedule } from "./schedule.ts";
 import { Ledger, renderVerification, verificationPassed, verifyDatabase } from "./verify.ts";
@@ -504,7 +504,7 @@ class PipelineLane implements Lane {
   }
 
   async #readLoop(conn: Deno.TcpConn, onGreeting: () => void) {
-    const reader = new LineReader();
+    const reader = new ReplyReader();
     const buffer = new Uint8Array(PIPELINE_READ_BYTES);
     try {
       while (this.#conn === conn) {
@@ -636,7 +636,7 @@ class ConnectionLane implements Lane {
       return { tipo: "fallo", reason: this.#failure };
     }
     try {
-      const reader = new LineReader();
+      const reader = new ReplyReader();
       const greeting = await this.#readLine(conn, reader);
       // A server at its connection limit answers the greeting with the reason and closes:
       // that is this order's rejection.
@@ -662,7 +662,7 @@ class ConnectionLane implements Lane {
     }
   }
 
-  async #readLine(conn: Deno.TcpConn, reader: LineReader): Promise<ServerLine> {
+  async #readLine(conn: Deno.TcpConn, reader: ReplyReader): Promise<ServerLine> {
     const pending = this.#pendingLines;
     if (pending.length > 0) return pending.shift()!;
     while (true) {

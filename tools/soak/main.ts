@@ -36,6 +36,7 @@ import { memoryTrend, type SoakLedger, verifyLedger } from "./verify.ts";
 import { renderReport } from "../../lib/stats/stats.ts";
 import { seededRandom } from "../../lib/util/random.ts";
 import { writeAll } from "../../lib/util/net.ts";
+import { LineReader } from "../../lib/wire/lines.ts";
 
 const PROGRAM = "pedidos-soak";
 const ROOT = new URL("../../", import.meta.url);
@@ -132,40 +133,42 @@ const FAULT_PREFIXES = ["lanza:", "lanza-async:", "tarda:", "cierra:", "otro-id:
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** A line-oriented connection with a read deadline. */
 class Line {
   readonly conn: Deno.TcpConn;
-  #buffer = "";
-  readonly #chunk = new Uint8Array(64 * 1024);
+  readonly #lines: LineReader;
 
   constructor(conn: Deno.TcpConn) {
     this.conn = conn;
+    this.#lines = new LineReader(conn);
   }
 
   async write(text: string | Uint8Array): Promise<void> {
     await writeAll(this.conn, typeof text === "string" ? encoder.encode(text) : text);
   }
 
-  /** The next line parsed as JSON; null if the server closed or said nothing for `timeoutMs`. */
+  /**
+   * The next line parsed as JSON (`{ ilegible }` if it is not JSON); null if
+   * the server closed or said nothing for `timeoutMs`.
+   */
   async read(timeoutMs = 30_000): Promise<Record<string, unknown> | null> {
     const timer = setTimeout(() => this.close(), timeoutMs);
+    let line: string | null;
     try {
-      while (!this.#buffer.includes("\n")) {
-        const count = await this.conn.read(this.#chunk);
-        if (count === null) return null;
-        this.#buffer += decoder.decode(this.#chunk.subarray(0, count), { stream: true });
-      }
+      line = await this.#lines.readLine();
     } catch {
       return null;
     } finally {
       clearTimeout(timer);
     }
-    const index = this.#buffer.indexOf("\n");
-    const line = this.#buffer.slice(0, index);
-    this.#buffer = this.#buffer.slice(index + 1);
-    return JSON.parse(line);
+    if (line === null) return null;
+    try {
+      return JSON.parse(line);
+    } catch {
+      // Not JSON (or cut by a close): the callers report it as a wrong answer.
+      return { ilegible: line };
+    }
   }
 
   close() {
