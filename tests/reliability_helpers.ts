@@ -12,6 +12,7 @@ import { DatabaseSync } from "node:sqlite";
 import { queryDb, ROOT, SERVER_PERMISSIONS, tempDir } from "./helpers.ts";
 import { writeAll } from "../lib/util/net.ts";
 import { LineReader } from "../lib/wire/lines.ts";
+import { compareTags, listIds, type TagLedger } from "../tools/ledger.ts";
 
 /** Resolves after `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
@@ -24,11 +25,7 @@ export { seededRandom } from "../lib/util/random.ts";
 // Load with a ledger
 
 /** What a load run learned: which orders it sent and which the server acknowledged. */
-export interface Ledger {
-  /** Every `cliente` tag written to a socket (acknowledged or not). */
-  sent: Set<string>;
-  /** Acknowledged orders: tag → id from the `ok` reply. */
-  acked: Map<string, number>;
+export interface Ledger extends TagLedger {
   /** Replies with `ok: false`, by `codigo`. */
   rejected: Map<string, number>;
 }
@@ -144,14 +141,12 @@ export function unfinishedCount(db: string): number {
 }
 
 /**
- * The exactly-once contract, checked against the database once the server
- * has finished every order:
- * - every acknowledged order is stored under its id and is `listo`;
- * - no tag is stored twice (nothing duplicated);
- * - every stored row is one that was sent (nothing invented), and is `listo`
- *   (an order stored but not acknowledged, because the crash came first, is
- *   processed once, like the others).
- * Returns the number of rows stored without an acknowledgement.
+ * The exactly-once contract (`tools/ledger.ts`), checked against the
+ * database once the server has finished every order: nothing acknowledged
+ * is lost or stored under another id, nothing is stored twice or without
+ * having been sent, and every stored row is `listo` (an order stored but
+ * not acknowledged, because the crash came first, is finished like the
+ * others). Returns the number of rows stored without an acknowledgement.
  */
 export function assertExactlyOnce(
   db: string,
@@ -159,20 +154,12 @@ export function assertExactlyOnce(
   ledger: Ledger,
   context: string,
 ): number {
-  const rows = storedOrders(db, prefix);
-  const byTag = new Map<string, StoredOrder>();
-  for (const row of rows) {
-    assert.ok(!byTag.has(row.cliente), `${context}: ${row.cliente} stored twice`);
-    byTag.set(row.cliente, row);
-    assert.ok(ledger.sent.has(row.cliente), `${context}: ${row.cliente} stored but never sent`);
-    assert.equal(row.estado, "listo", `${context}: ${row.cliente} (#${row.id}) is ${row.estado}`);
-  }
-  for (const [tag, id] of ledger.acked) {
-    const row = byTag.get(tag);
-    assert.ok(row, `${context}: acknowledged ${tag} (#${id}) is not in the database`);
-    assert.equal(row.id, id, `${context}: acknowledged ${tag} stored under another id`);
-  }
-  return rows.length - ledger.acked.size;
+  const result = compareTags(storedOrders(db, prefix), ledger);
+  const problems = (["lost", "duplicated", "misfiled", "invented", "wrongState"] as const)
+    .filter((kind) => result[kind].count > 0)
+    .map((kind) => `${kind} ${listIds(result[kind])}`);
+  assert.deepEqual(problems, [], `${context}: ${problems.join("; ")}`);
+  return result.unacknowledged;
 }
 
 /** `PRAGMA integrity_check` on a closed database file: "ok" when intact. */

@@ -267,6 +267,14 @@ class LoadRun {
     this.#lastOutcomeAt = performance.now();
   }
 
+  /** Takes the next order from the source and counts it as sent. */
+  #take(): number {
+    const index = this.#source.take();
+    this.tally.sent(this.orders.kind(index));
+    this.ledger.markSent(index);
+    return index;
+  }
+
   /** Hands available orders to lanes with room, then sends them. */
   pump(): void {
     if (this.#finished) return;
@@ -278,8 +286,7 @@ class LoadRun {
       const lane = this.#ready[this.#readyHead++]!;
       this.#queued.delete(lane);
       if (!lane.hasRoom) continue;
-      const index = source.take();
-      this.tally.sent(this.orders.kind(index));
+      const index = this.#take();
       lane.assign(index, source.startOf(index, now));
       touched.add(lane);
       if (lane.hasRoom) this.markReady(lane);
@@ -313,7 +320,7 @@ class LoadRun {
     // Open loop: orders already due but never handed to a connection count
     // as sent and failed. A closed loop simply never sends the rest.
     const waiting = this.options.rate === undefined ? 0 : this.#source.available;
-    for (let i = 0; i < waiting; i++) this.tally.sent(this.orders.kind(this.#source.take()));
+    for (let i = 0; i < waiting; i++) this.#take();
     this.failed("sin conexión", waiting);
     for (const lane of this.#lanes) lane.fail("sin conexión");
     this.#finished = true;
@@ -344,7 +351,7 @@ class LoadRun {
         this.#source.available > 0 &&
         now - this.#source.startOf(this.#source.taken, now) > timeoutMs
       ) {
-        this.tally.sent(this.orders.kind(this.#source.take()));
+        this.#take();
         expired++;
       }
       this.failed("sin enviar a tiempo", expired);

@@ -32,7 +32,8 @@ import {
 } from "../../lib/util/cli.ts";
 import { parseServerArgs } from "../../lib/server/config.ts";
 import { startServer } from "../../lib/server/server.ts";
-import { memoryTrend, type SoakLedger, verifyLedger } from "./verify.ts";
+import { ledgerPassed, memoryTrend, type SoakLedger, verifyLedger } from "./verify.ts";
+import { listIds } from "../ledger.ts";
 import { renderReport } from "../../lib/stats/stats.ts";
 import { seededRandom } from "../../lib/util/random.ts";
 import { writeAll } from "../../lib/util/net.ts";
@@ -542,9 +543,8 @@ export async function runSoak(options: SoakOptions): Promise<number> {
     const faultyStored = rows.filter((row) => load.ledger.faulty.has(row.cliente)).length;
     const codes = [...load.counters.replies].sort(([a], [b]) => a.localeCompare(b))
       .map(([k, v]) => `${k} ${v}`).join(", ");
-    const passed = verdict.lost === 0 && verdict.duplicated === 0 && verdict.invented === 0 &&
-      verdict.wrongState === 0 && unfinished === 0 && integrity === "ok" && status.code === 0 &&
-      memory.flat && fdsBack && load.counters.wrong.length === 0;
+    const passed = ledgerPassed(verdict) && unfinished === 0 && integrity === "ok" &&
+      status.code === 0 && memory.flat && fdsBack && load.counters.wrong.length === 0;
 
     print("");
     print(
@@ -561,10 +561,10 @@ export async function runSoak(options: SoakOptions): Promise<number> {
     print(`  respuestas incorrectas: ${load.counters.wrong.length}`);
     for (const wrong of load.counters.wrong) print(`    ${wrong}`);
     print(
-      `  perdidos ${verdict.lost}, duplicados ${verdict.duplicated}, inventados ${verdict.invented}, ` +
-        `en estado incorrecto ${verdict.wrongState}, sin terminar ${unfinished}`,
+      `  perdidos ${listIds(verdict.lost)}, duplicados ${listIds(verdict.duplicated)}, ` +
+        `mal archivados ${listIds(verdict.misfiled)}, inventados ${listIds(verdict.invented)}, ` +
+        `en estado incorrecto ${listIds(verdict.wrongState)}, sin terminar ${unfinished}`,
     );
-    for (const example of verdict.examples) print(`    ${example}`);
     print(
       `  memoria residente: inicio ${memory.startMb} MB, final ${memory.endMb} MB, máximo ${memory.peakMb} MB ` +
         `(${memory.flat ? "plana" : "CRECE"})`,
@@ -574,7 +574,7 @@ export async function runSoak(options: SoakOptions): Promise<number> {
         `(${fdsBack ? "vuelven a la base" : "NO vuelven a la base"})`,
     );
     print(`  integridad: ${integrity}; salida del servidor: ${status.code}`);
-    print(`lost: ${verdict.lost}, duplicated: ${verdict.duplicated}`);
+    print(`lost: ${verdict.lost.count}, duplicated: ${verdict.duplicated.count}`);
     print(passed ? "RESULTADO: correcto" : "RESULTADO: FALLO");
     if (!passed) print(`últimas líneas del servidor:\n${stderrTail.join("\n")}\n${stdout}`);
     return passed ? 0 : 1;

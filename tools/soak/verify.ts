@@ -1,94 +1,40 @@
 /**
  * The soak's verdict, pure: the database's rows checked against what the
- * load learned (which orders were acknowledged, which were meant to fail),
- * and whether memory stayed flat. No I/O; `tools/soak/main.ts` does the rest.
+ * load learned (the exactly-once comparison of `tools/ledger.ts`, with the
+ * orders meant to fail expected `fallido`), and whether memory stayed flat.
+ * No I/O; `tools/soak/main.ts` does the rest.
  *
  * @module
  */
+import { compareTags, exactlyOnce, type TagComparison, type TagLedger } from "../ledger.ts";
 
 /** What the load sent and was told. Tags are unique `cliente` values. */
-export interface SoakLedger {
-  /** Every tag written to a socket, acknowledged or not. */
-  sent: Set<string>;
-  /** Acknowledged orders: tag → id. */
-  acked: Map<string, number>;
+export interface SoakLedger extends TagLedger {
   /** Tags of orders that make the worker fail on purpose (they must end `fallido`). */
   faulty: Set<string>;
 }
 
-/** One stored order, as the verdict needs it. */
-export interface SoakRow {
-  id: number;
-  cliente: string;
-  estado: string;
-}
-
-/** How the database compares with the ledger; every count but `stored` must be 0. */
-export interface SoakVerdict {
-  /** Rows stored for tags of this run. */
-  stored: number;
-  /** Acknowledged orders missing from the database (or stored under another id). */
-  lost: number;
-  /** Tags stored more than once. */
-  duplicated: number;
-  /** Rows whose tag was never sent. */
-  invented: number;
-  /** Rows not in their expected final state (`listo`, or `fallido` for faulty orders). */
-  wrongState: number;
-  /** A few examples of what went wrong, for the report. */
-  examples: string[];
-}
-
 /**
- * Checks the exactly-once contract: every acknowledged order stored once
- * under its id, nothing stored that was not sent, every stored order in its
- * final state (`listo`, or `fallido` for the faulty ones).
+ * Checks the exactly-once contract (nothing lost, duplicated, misfiled or
+ * invented) and that every stored order reached its final state: `listo`,
+ * or `fallido` for the faulty ones.
  *
  * @example
  * ```ts
  * const ledger = { sent: new Set(["a"]), acked: new Map([["a", 1]]), faulty: new Set<string>() };
- * verifyLedger([{ id: 1, cliente: "a", estado: "listo" }], ledger).lost; // 0
+ * verifyLedger([{ id: 1, cliente: "a", estado: "listo" }], ledger).lost.count; // 0
  * ```
  */
-export function verifyLedger(rows: Iterable<SoakRow>, ledger: SoakLedger): SoakVerdict {
-  const verdict: SoakVerdict = {
-    stored: 0,
-    lost: 0,
-    duplicated: 0,
-    invented: 0,
-    wrongState: 0,
-    examples: [],
-  };
-  const note = (text: string) => {
-    if (verdict.examples.length < 10) verdict.examples.push(text);
-  };
-  const byTag = new Map<string, SoakRow>();
-  for (const row of rows) {
-    verdict.stored++;
-    if (byTag.has(row.cliente)) {
-      verdict.duplicated++;
-      note(`duplicado: ${row.cliente} (#${byTag.get(row.cliente)!.id} y #${row.id})`);
-      continue;
-    }
-    byTag.set(row.cliente, row);
-    if (!ledger.sent.has(row.cliente)) {
-      verdict.invented++;
-      note(`inventado: #${row.id} ${row.cliente}`);
-    }
-    const expected = ledger.faulty.has(row.cliente) ? "fallido" : "listo";
-    if (row.estado !== expected) {
-      verdict.wrongState++;
-      note(`#${row.id} ${row.cliente}: ${row.estado}, se esperaba ${expected}`);
-    }
-  }
-  for (const [tag, id] of ledger.acked) {
-    const row = byTag.get(tag);
-    if (!row || row.id !== id) {
-      verdict.lost++;
-      note(`perdido: ${tag} (#${id})`);
-    }
-  }
-  return verdict;
+export function verifyLedger(
+  rows: Iterable<{ id: number; cliente: string; estado: string }>,
+  ledger: SoakLedger,
+): TagComparison {
+  return compareTags(rows, ledger, (tag) => ledger.faulty.has(tag) ? "fallido" : "listo");
+}
+
+/** Whether the ledger comparison holds: exactly once, and every order in its final state. */
+export function ledgerPassed(comparison: TagComparison): boolean {
+  return exactlyOnce(comparison) && comparison.wrongState.count === 0;
 }
 
 /** Resident-memory samples summarised: start (after warm-up), end, peak, and whether flat. */

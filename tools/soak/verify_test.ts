@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { memoryTrend, type SoakLedger, verifyLedger } from "./verify.ts";
+import { ledgerPassed, memoryTrend, type SoakLedger, verifyLedger } from "./verify.ts";
 
 function ledger(
   acked: [string, number][],
@@ -13,7 +13,7 @@ function ledger(
   };
 }
 
-Deno.test("verifyLedger() finds nothing wrong when every acknowledged order is stored once and finished", () => {
+Deno.test("verifyLedger() passes when every acknowledged order is stored once and finished", () => {
   const verdict = verifyLedger(
     [
       { id: 1, cliente: "a", estado: "listo" },
@@ -22,32 +22,33 @@ Deno.test("verifyLedger() finds nothing wrong when every acknowledged order is s
     ],
     ledger([["a", 1], ["b", 2], ["x", 3]], ["unacked"], ["x"]),
   );
-  assert.deepEqual(verdict, {
-    stored: 3,
-    lost: 0,
-    duplicated: 0,
-    invented: 0,
-    wrongState: 0,
-    examples: [],
-  });
+  assert.equal(verdict.stored, 3);
+  assert.equal(verdict.wrongState.count, 0);
+  assert.equal(ledgerPassed(verdict), true);
 });
 
-Deno.test("verifyLedger() counts lost, duplicated, invented and unfinished orders", () => {
+Deno.test("verifyLedger() fails on lost, duplicated, invented and unfinished orders", () => {
   const verdict = verifyLedger(
     [
       { id: 1, cliente: "a", estado: "listo" },
-      { id: 2, cliente: "a", estado: "listo" },
+      { id: 5, cliente: "a", estado: "listo" },
       { id: 3, cliente: "ghost", estado: "listo" },
       { id: 4, cliente: "c", estado: "en cola" },
-      { id: 9, cliente: "d", estado: "listo" },
     ],
-    ledger([["a", 1], ["b", 2], ["c", 4], ["d", 5]]),
+    ledger([["a", 1], ["b", 2], ["c", 4]]),
   );
-  assert.equal(verdict.lost, 2, "b is missing and d is stored under another id");
-  assert.equal(verdict.duplicated, 1);
-  assert.equal(verdict.invented, 1);
-  assert.equal(verdict.wrongState, 1);
-  assert.equal(verdict.examples.length, 5);
+  assert.deepEqual(verdict.lost, { count: 1, ids: [2] });
+  assert.deepEqual(verdict.duplicated, { count: 1, ids: [5] });
+  assert.deepEqual(verdict.invented, { count: 1, ids: [3] });
+  assert.deepEqual(verdict.wrongState, { count: 1, ids: [4] });
+  assert.equal(ledgerPassed(verdict), false);
+});
+
+Deno.test("verifyLedger() expects a faulty order fallido, and fails one that ended listo", () => {
+  const rows = [{ id: 1, cliente: "lanza:a", estado: "listo" }];
+  const verdict = verifyLedger(rows, ledger([["lanza:a", 1]], [], ["lanza:a"]));
+  assert.deepEqual(verdict.wrongState, { count: 1, ids: [1] });
+  assert.equal(ledgerPassed(verdict), false);
 });
 
 Deno.test("memoryTrend() calls steady memory flat and steady growth not flat", () => {
