@@ -12,6 +12,7 @@ import { createLogger, type Logger } from "../lib/util/log.ts";
 import { type RunningServer, type ServerOverrides, startServer } from "../lib/server/server.ts";
 import { writeAll } from "../lib/util/net.ts";
 import { LineReader } from "../lib/wire/lines.ts";
+import { permissionSet } from "../tools/permissions.ts";
 
 /** The repository root, for spawning the real entry points. */
 export const ROOT = new URL("../", import.meta.url);
@@ -82,6 +83,8 @@ const encoder = new TextEncoder();
 export class TestClient implements AsyncDisposable {
   readonly conn: Deno.TcpConn;
   readonly #lines: LineReader;
+  /** A read still under way after a timeout, which the next call takes over. */
+  #reading: Promise<string | null> | undefined;
   #closed = false;
 
   private constructor(conn: Deno.TcpConn) {
@@ -117,17 +120,17 @@ export class TestClient implements AsyncDisposable {
     return this.send(JSON.stringify(value) + "\n");
   }
 
-  /**
-   * Reads one line (without its newline), or the unterminated rest, or null
-   * at end of stream. After a timeout the client is of no further use.
-   */
+  /** Reads one line (without its newline), or the unterminated rest, or null at end of stream. */
   async readLine(timeoutMs = 10_000): Promise<string | null> {
+    const reading = this.#reading ??= this.#lines.readLine().finally(() => {
+      this.#reading = undefined;
+    });
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no line within ${timeoutMs} ms`)), timeoutMs);
     });
     try {
-      return await Promise.race([this.#lines.readLine(), timeout]);
+      return await Promise.race([reading, timeout]);
     } finally {
       clearTimeout(timer);
     }
@@ -221,8 +224,8 @@ export interface ServerProcess extends AsyncDisposable {
   kill(signal: Deno.Signal): void;
 }
 
-/** Flags the `server` task runs with; kept in one place for child processes. */
-export const SERVER_PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write"];
+/** Flags the `server` task runs with: deno.json's `server` permission set. */
+export const SERVER_PERMISSIONS = permissionSet("server");
 
 /**
  * Spawns `server.ts` with the given flags (port 0 and loopback hosts unless

@@ -26,6 +26,7 @@ import {
 } from "../../lib/util/cli.ts";
 import { writeAllSync } from "../../lib/util/net.ts";
 import { LineReader } from "../../lib/wire/lines.ts";
+import { permissionSet } from "../permissions.ts";
 import {
   type BenchDocument,
   type CpuProfile,
@@ -321,11 +322,7 @@ class Bench {
   ): Promise<Child> {
     const dir = await Deno.makeTempDir({ prefix: "pedidos-bench-" });
     this.#dirs.push(dir);
-    const child = await Child.start("el servidor", "server.ts", [
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-    ], [
+    const child = await Child.start("el servidor", "server.ts", permissionSet("server"), [
       "--host",
       HOST,
       "--port",

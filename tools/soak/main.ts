@@ -34,6 +34,7 @@ import { parseServerArgs } from "../../lib/server/config.ts";
 import { startServer } from "../../lib/server/server.ts";
 import { ledgerPassed, memoryTrend, type SoakLedger, verifyLedger } from "./verify.ts";
 import { listIds } from "../ledger.ts";
+import { permissionSet } from "../permissions.ts";
 import { renderReport } from "../../lib/stats/stats.ts";
 import { seededRandom } from "../../lib/util/random.ts";
 import { writeAll } from "../../lib/util/net.ts";
@@ -42,7 +43,6 @@ import { LineReader } from "../../lib/wire/lines.ts";
 const PROGRAM = "pedidos-soak";
 const ROOT = new URL("../../", import.meta.url);
 const SOAK_WORKER = new URL("./worker.ts", import.meta.url);
-const PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write"];
 
 const FLAGS: readonly FlagSpec[] = [
   {
@@ -436,7 +436,8 @@ export async function runSoak(options: SoakOptions): Promise<number> {
     ? [new URL("tools/soak/main.ts", ROOT).pathname, "servir"]
     : [new URL("server.ts", ROOT).pathname];
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...PERMISSIONS, ...entry, ...serverFlags(db)],
+    // The server's own permissions, also for `servir` mode: the soak tests what is deployed.
+    args: ["run", ...permissionSet("server"), ...entry, ...serverFlags(db)],
     cwd: ROOT.pathname,
     stdin: "null",
     stdout: "piped",
