@@ -32,7 +32,7 @@ import {
 } from "../../lib/util/cli.ts";
 import { parseServerArgs } from "../../lib/server/config.ts";
 import { startServer } from "../../lib/server/server.ts";
-import { ledgerPassed, memoryTrend, type SoakLedger, verifyLedger } from "./verify.ts";
+import { memoryTrend, soakFailures, type SoakLedger, verifyLedger } from "./verify.ts";
 import { listIds } from "../ledger.ts";
 import { permissionSet } from "../permissions.ts";
 import { renderReport } from "../../lib/stats/stats.ts";
@@ -183,7 +183,7 @@ class Line {
 
 function processUsage(pid: number): { rssKb: number; fds: number } {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const rssKb = Number(status.match(/^VmRSS:\s+(\d+)/m)?.[1] ?? 0);
+  const rssKb = Number(status.match(/^VmRSS:\s+(\d+)/m)?.[1] ?? NaN);
   let fds = 0;
   for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) fds++;
   return { rssKb, fds };
@@ -489,7 +489,7 @@ export async function runSoak(options: SoakOptions): Promise<number> {
     const progressEvery = Math.max(5_000, Math.min(30_000, options.minutes * 60_000 / 12));
     const sample = () => {
       const usage = processUsage(pid);
-      rss.push(usage.rssKb);
+      if (Number.isFinite(usage.rssKb)) rss.push(usage.rssKb);
       peakFds = Math.max(peakFds, usage.fds);
       return usage;
     };
@@ -527,7 +527,7 @@ export async function runSoak(options: SoakOptions): Promise<number> {
       await sleep(250);
       final = processUsage(pid);
     }
-    rss.push(final.rssKb);
+    if (Number.isFinite(final.rssKb)) rss.push(final.rssKb);
 
     child.kill("SIGTERM");
     const status = await child.status;
@@ -544,8 +544,16 @@ export async function runSoak(options: SoakOptions): Promise<number> {
     const faultyStored = rows.filter((row) => load.ledger.faulty.has(row.cliente)).length;
     const codes = [...load.counters.replies].sort(([a], [b]) => a.localeCompare(b))
       .map(([k, v]) => `${k} ${v}`).join(", ");
-    const passed = ledgerPassed(verdict) && unfinished === 0 && integrity === "ok" &&
-      status.code === 0 && memory.flat && fdsBack && load.counters.wrong.length === 0;
+    const failures = soakFailures({
+      ledger: verdict,
+      unfinished,
+      integrity,
+      serverExit: status.code,
+      memory,
+      descriptorsBack: fdsBack,
+      wrongAnswers: load.counters.wrong.length,
+    });
+    const passed = failures.length === 0;
 
     print("");
     print(
@@ -567,8 +575,8 @@ export async function runSoak(options: SoakOptions): Promise<number> {
         `en estado incorrecto ${listIds(verdict.wrongState)}, sin terminar ${unfinished}`,
     );
     print(
-      `  memoria residente: inicio ${memory.startMb} MB, final ${memory.endMb} MB, máximo ${memory.peakMb} MB ` +
-        `(${memory.flat ? "plana" : "CRECE"})`,
+      `  memoria residente (${memory.samples} muestras): inicio ${memory.startMb} MB, ` +
+        `final ${memory.endMb} MB, máximo ${memory.peakMb} MB (${memory.flat ? "plana" : "CRECE"})`,
     );
     print(
       `  descriptores: base ${baseline.fds}, máximo ${peakFds}, final ${final.fds} ` +
@@ -576,7 +584,7 @@ export async function runSoak(options: SoakOptions): Promise<number> {
     );
     print(`  integridad: ${integrity}; salida del servidor: ${status.code}`);
     print(`lost: ${verdict.lost.count}, duplicated: ${verdict.duplicated.count}`);
-    print(passed ? "RESULTADO: correcto" : "RESULTADO: FALLO");
+    print(passed ? "RESULTADO: correcto" : `RESULTADO: FALLO (${failures.join("; ")})`);
     if (!passed) print(`últimas líneas del servidor:\n${stderrTail.join("\n")}\n${stdout}`);
     return passed ? 0 : 1;
   } finally {
