@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { LOAD_DEFAULTS } from "../tools/load/options.ts";
 import { verificationPassed } from "../tools/load/verify.ts";
-import { runLoad } from "../tools/load/main.ts";
+import { runLoad } from "../tools/load/run.ts";
 import { runScript, startTestServer } from "./helpers.ts";
 import { permissionSet } from "../tools/permissions.ts";
 

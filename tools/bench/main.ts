@@ -49,7 +49,7 @@ import { LOAD_DEFAULTS, type LoadOptions } from "../load/options.ts";
 import { renderProgressLine } from "../load/progress.ts";
 import { formatMs, type LoadReport } from "../load/report.ts";
 import { renderVerification, verificationPassed } from "../load/verify.ts";
-import { runLoad } from "../load/main.ts";
+import { runLoad } from "../load/run.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const HOST = "127.0.0.1";
