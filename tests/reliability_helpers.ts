@@ -1,9 +1,10 @@
 /**
  * Helpers for the reliability and fuzz suites: a seeded random source, a
  * pipelined load driver that keeps a ledger of acknowledged orders, checks of
- * the database against that ledger, and the operating-system probes (process
- * memory and descriptors, a small tmpfs, immutable files) that the fault tests
- * need. Built on `helpers.ts`; real processes and sockets only.
+ * the database against that ledger (`tools/ledger.ts`), and the
+ * operating-system probes (a small tmpfs, immutable files) that the fault
+ * tests need; process memory and descriptors come from `tools/proc.ts`.
+ * Built on `helpers.ts`; real processes and sockets only.
  *
  * @module
  */
@@ -175,15 +176,6 @@ export function integrityCheck(db: string): string {
 
 // ---------------------------------------------------------------------------
 // Processes
-
-/** Resident memory (kB) and open descriptors of a live process, from /proc. */
-export function processUsage(pid: number): { rssKb: number; fds: number } {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const rssKb = Number(status.match(/^VmRSS:\s+(\d+)/m)?.[1] ?? NaN);
-  let fds = 0;
-  for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) fds++;
-  return { rssKb, fds };
-}
 
 /** A server child started without waiting for it to listen (for start-up signals). */
 export function spawnServerRaw(args: string[]): {

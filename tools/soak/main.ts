@@ -35,6 +35,7 @@ import { startServer } from "../../lib/server/server.ts";
 import { memoryTrend, soakFailures, type SoakLedger, verifyLedger } from "./verify.ts";
 import { listIds } from "../ledger.ts";
 import { permissionSet } from "../permissions.ts";
+import { processUsage } from "../proc.ts";
 import { renderReport } from "../../lib/stats/stats.ts";
 import { seededRandom } from "../../lib/util/random.ts";
 import { writeAll } from "../../lib/util/net.ts";
@@ -132,6 +133,8 @@ const FAULT_PREFIXES = ["lanza:", "lanza-async:", "tarda:", "cierra:", "otro-id:
 // ---------------------------------------------------------------------------
 // Small plumbing
 
+/** The soak reports memory in MiB, as memoryTrend does. */
+const MB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const encoder = new TextEncoder();
 
@@ -179,14 +182,6 @@ class Line {
       // Already closed.
     }
   }
-}
-
-function processUsage(pid: number): { rssKb: number; fds: number } {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const rssKb = Number(status.match(/^VmRSS:\s+(\d+)/m)?.[1] ?? NaN);
-  let fds = 0;
-  for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) fds++;
-  return { rssKb, fds };
 }
 
 function readDb<T>(db: string, sql: string): T[] {
@@ -474,7 +469,7 @@ export async function runSoak(options: SoakOptions): Promise<number> {
     );
     print(
       `${PROGRAM}: base: RSS ${
-        (baseline.rssKb / 1024).toFixed(1)
+        (baseline.rssBytes / MB).toFixed(1)
       } MB, ${baseline.fds} descriptores`,
     );
 
@@ -489,7 +484,7 @@ export async function runSoak(options: SoakOptions): Promise<number> {
     const progressEvery = Math.max(5_000, Math.min(30_000, options.minutes * 60_000 / 12));
     const sample = () => {
       const usage = processUsage(pid);
-      if (Number.isFinite(usage.rssKb)) rss.push(usage.rssKb);
+      if (Number.isFinite(usage.rssBytes)) rss.push(usage.rssBytes / 1024);
       peakFds = Math.max(peakFds, usage.fds);
       return usage;
     };
@@ -502,7 +497,7 @@ export async function runSoak(options: SoakOptions): Promise<number> {
         `[${String(Math.round((Date.now() - started) / 1000)).padStart(5)} s] ` +
           `confirmados ${load.ledger.acked.size} · respuestas ok ${ok} · errores ${rejected} · ` +
           `fallos provocados ${load.counters.faultsSent} · desconexiones ${load.counters.disconnects} · ` +
-          `RSS ${(usage.rssKb / 1024).toFixed(1)} MB · fds ${usage.fds}`,
+          `RSS ${(usage.rssBytes / MB).toFixed(1)} MB · fds ${usage.fds}`,
       );
     }, progressEvery);
     await Promise.all(clients);
@@ -527,7 +522,7 @@ export async function runSoak(options: SoakOptions): Promise<number> {
       await sleep(250);
       final = processUsage(pid);
     }
-    if (Number.isFinite(final.rssKb)) rss.push(final.rssKb);
+    if (Number.isFinite(final.rssBytes)) rss.push(final.rssBytes / 1024);
 
     child.kill("SIGTERM");
     const status = await child.status;
