@@ -30,7 +30,7 @@ const EMPTY = new Uint8Array(0);
  * const lengths: number[] = [];
  * splitter.push(new TextEncoder().encode('{"ok":true}\r\n{"o'), (_, start, end) => lengths.push(end - start));
  * lengths; // [11]
- * splitter.pendingBytes; // 3
+ * splitter.rest(); // the 3 bytes of '{"o', kept for the next push
  * ```
  */
 export class ByteLineSplitter {
@@ -40,11 +40,6 @@ export class ByteLineSplitter {
   /** @param maxLineBytes longest line, in bytes; a longer one makes {@linkcode push} throw. */
   constructor(maxLineBytes = DEFAULT_MAX_LINE_BYTES) {
     this.#maxBytes = maxLineBytes;
-  }
-
-  /** Bytes of an unfinished line, kept for the next push. */
-  get pendingBytes(): number {
-    return this.#carry.length;
   }
 
   /** The unfinished line's bytes (a copy), for the end of the input. */

@@ -15,7 +15,6 @@ Deno.test("ByteLineSplitter hands over whole lines only, across chunks cut at ev
     splitter.push(bytes.slice(0, cut), onLine);
     splitter.push(bytes.slice(cut), onLine);
     assert.deepEqual(lines, ['{"ok":true,"id":7}', "", '{"ok":false}', "Dirección"], `cut ${cut}`);
-    assert.equal(splitter.pendingBytes, 8);
     assert.equal(decoder.decode(splitter.rest()), '{"ok":tr');
   }
 });

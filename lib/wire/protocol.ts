@@ -1,10 +1,15 @@
 /**
- * The wire vocabulary: every reply, event and greeting the server sends, and
- * the human texts they carry. Pure: builds values and encodes lines, no I/O.
+ * The wire vocabulary shared by server and client: the default port, the
+ * type of every line the server sends (replies, the `terminado` event, the
+ * greeting), the failure codes with the seed's texts, and builders for every
+ * line but the statistics reply, which its handler builds. Pure: builds
+ * values and encodes lines, no I/O.
  *
  * Each request gets exactly one reply line: a JSON object with a boolean `ok`
  * and a human `mensaje`. Event lines (order finished) carry `evento` and never
- * `ok`, so a client can always tell the two apart.
+ * `ok`, so a client can always tell the two apart. Two failure lines answer
+ * no request: `demasiadas_conexiones` in place of the greeting, and
+ * `inactivo` just before an idle connection is closed.
  *
  * @module
  */
@@ -24,7 +29,7 @@ export type Codigo =
   | "demasiadas_conexiones"
   | "inactivo";
 
-/** Every failure code, in the order README documents them. */
+/** Every failure code (the type above, as a list to iterate over). */
 export const CODIGOS: readonly Codigo[] = [
   "limite",
   "json_invalido",

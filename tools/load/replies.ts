@@ -40,16 +40,11 @@ const decoder = new TextDecoder();
  * const reader = new ReplyReader();
  * const bytes = new TextEncoder().encode('{"ok":true,"id":7,"mensaje":"x"}\n{"ok":fa');
  * reader.push(bytes); // [{ tipo: "ok", id: 7 }]
- * reader.pendingBytes; // 8
+ * reader.push(new TextEncoder().encode('lse,"codigo":"limite"}\n')); // [{ tipo: "error", codigo: "limite" }]
  * ```
  */
 export class ReplyReader {
   readonly #splitter = new ByteLineSplitter();
-
-  /** Bytes of an unfinished line, kept for the next push. */
-  get pendingBytes(): number {
-    return this.#splitter.pendingBytes;
-  }
 
   /**
    * Feeds bytes; returns the lines they completed, in order. The chunk may be reused afterwards.

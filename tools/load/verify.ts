@@ -35,7 +35,7 @@ export { type IdList, MAX_LISTED_IDS } from "../ledger.ts";
  * const ledger = new Ledger();
  * ledger.markSent(0);
  * ledger.add(101, 0);
- * ledger.size; // 1
+ * [...ledger.entries()]; // [[0, 101]]
  * ```
  */
 export class Ledger {
@@ -52,11 +52,6 @@ export class Ledger {
   /** Records that message `index` was handed to a connection. */
   markSent(index: number): void {
     if (index >= this.#sent) this.#sent = index + 1;
-  }
-
-  /** Acknowledged orders recorded. */
-  get size(): number {
-    return this.#size;
   }
 
   /** Records that message `index` was acknowledged with `id`. */
