@@ -224,6 +224,26 @@ export interface ServerProcess extends AsyncDisposable {
   kill(signal: Deno.Signal): void;
 }
 
+/**
+ * `deno run` of one of the project's scripts (path from the root), from the
+ * root, with stdin closed and stdout and stderr piped.
+ */
+export function scriptCommand(
+  script: string,
+  args: readonly string[],
+  permissions: readonly string[],
+  env?: Record<string, string>,
+): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", ...permissions, new URL(script, ROOT).pathname, ...args],
+    cwd: new URL(".", ROOT).pathname,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    ...(env ? { env } : {}),
+  });
+}
+
 /** Flags the `server` task runs with: deno.json's `server` permission set. */
 export const SERVER_PERMISSIONS = permissionSet("server");
 
@@ -235,13 +255,7 @@ export async function spawnServer(args: string[], timeoutMs = 20_000): Promise<S
   const fullArgs = [...args];
   if (!args.includes("--port")) fullArgs.push("--port", "0");
   if (!args.includes("--host")) fullArgs.push("--host", "127.0.0.1", "--host", "::1");
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...SERVER_PERMISSIONS, new URL("server.ts", ROOT).pathname, ...fullArgs],
-    cwd: new URL(".", ROOT).pathname,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = scriptCommand("server.ts", fullArgs, SERVER_PERMISSIONS).spawn();
   let stderr = "";
   let stdout = "";
   const stderrDone = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
@@ -305,14 +319,7 @@ export async function runScript(
   args: string[],
   permissions: string[],
 ): Promise<CliResult> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...permissions, new URL(script, ROOT).pathname, ...args],
-    cwd: new URL(".", ROOT).pathname,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
+  const output = await scriptCommand(script, args, permissions, { NO_COLOR: "1" }).output();
   const decoder = new TextDecoder();
   return {
     code: output.code,

@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { queryDb, ROOT, SERVER_PERMISSIONS, tempDir } from "./helpers.ts";
+import { queryDb, scriptCommand, SERVER_PERMISSIONS, tempDir } from "./helpers.ts";
 import { writeAll } from "../lib/util/net.ts";
 import { LineReader } from "../lib/wire/lines.ts";
 import { compareTags, listIds, type TagLedger } from "../tools/ledger.ts";
@@ -182,13 +182,7 @@ export function spawnServerRaw(args: string[]): {
   child: Deno.ChildProcess;
   output: Promise<{ code: number; signal: Deno.Signal | null; stdout: string; stderr: string }>;
 } {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...SERVER_PERMISSIONS, new URL("server.ts", ROOT).pathname, ...args],
-    cwd: new URL(".", ROOT).pathname,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = scriptCommand("server.ts", args, SERVER_PERMISSIONS).spawn();
   const output = child.output().then((result) => ({
     code: result.code,
     signal: result.signal,

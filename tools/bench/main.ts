@@ -14,11 +14,11 @@
 import { z } from "zod";
 import {
   type FlagSpec,
+  HELP_FLAG,
   integerFlag,
-  parseFlags,
+  parseCommand,
   runMain,
   usage,
-  validateFlags,
 } from "../../lib/util/cli.ts";
 import type { BenchPlan } from "./figures.ts";
 import { runBench, say } from "./measure.ts";
@@ -58,7 +58,7 @@ const FLAGS: readonly FlagSpec[] = [
     type: "boolean",
     description: "no toma perfiles de CPU del servidor",
   },
-  { name: "help", type: "boolean", short: "h", description: "muestra esta ayuda" },
+  HELP_FLAG,
 ];
 
 const flagsSchema = z.object({
@@ -70,10 +70,8 @@ const flagsSchema = z.object({
 });
 
 function planFrom(args: string[]): BenchPlan | undefined {
-  const { values } = parseFlags(args, FLAGS);
-  if (values.help) return undefined;
-  const { help: _help, ...rest } = values;
-  const flags = validateFlags(flagsSchema, rest);
+  const flags = parseCommand(args, FLAGS, flagsSchema);
+  if (!flags) return undefined;
   const quick = flags.quick ?? false;
   return {
     out: flags.out ?? new URL("BENCHMARKS.md", ROOT).pathname,

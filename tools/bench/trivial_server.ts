@@ -16,11 +16,11 @@
 import { z } from "zod";
 import {
   type FlagSpec,
+  HELP_FLAG,
   integerFlag,
-  parseFlags,
+  parseCommand,
   runMain,
   usage,
-  validateFlags,
 } from "../../lib/util/cli.ts";
 import { writeAll } from "../../lib/util/net.ts";
 import { encodeLine, greeting } from "../../lib/wire/protocol.ts";
@@ -41,7 +41,7 @@ const FLAGS: readonly FlagSpec[] = [
     default: "0",
     description: "puerto TCP; 0 elige uno libre",
   },
-  { name: "help", type: "boolean", short: "h", description: "muestra esta ayuda" },
+  HELP_FLAG,
 ];
 
 const flagsSchema = z.object({
@@ -143,8 +143,8 @@ export function startTrivialServer(options: { hostname: string; port: number }):
 }
 
 async function main(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, FLAGS);
-  if (values.help) {
+  const flags = parseCommand(args, FLAGS, flagsSchema);
+  if (!flags) {
     console.log(usage(
       "deno run --allow-net tools/bench/trivial_server.ts [opciones]",
       "Servidor trivial (techo del benchmark): saluda y responde ok a cada línea, sin validar ni guardar.",
@@ -153,8 +153,6 @@ async function main(args: string[]): Promise<number> {
     ));
     return 0;
   }
-  const { help: _help, ...rest } = values;
-  const flags = validateFlags(flagsSchema, rest);
   const server = startTrivialServer({ hostname: flags.host ?? "127.0.0.1", port: flags.port ?? 0 });
   console.error(`servidor trivial: escuchando en ${flags.host ?? "127.0.0.1"}:${server.port}`);
   const { promise, resolve } = Promise.withResolvers<void>();

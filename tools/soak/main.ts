@@ -23,12 +23,12 @@ import { DatabaseSync } from "node:sqlite";
 import { z } from "zod";
 import {
   type FlagSpec,
+  HELP_FLAG,
   integerFlag,
-  parseFlags,
+  parseCommand,
   runMain,
   usage,
   UsageError,
-  validateFlags,
 } from "../../lib/util/cli.ts";
 import { parseServerArgs } from "../../lib/server/config.ts";
 import { startServer } from "../../lib/server/server.ts";
@@ -72,7 +72,7 @@ const FLAGS: readonly FlagSpec[] = [
     type: "boolean",
     description: "usa server.ts tal cual, sin fallos de worker provocados",
   },
-  { name: "help", type: "boolean", short: "h", description: "muestra esta ayuda" },
+  HELP_FLAG,
 ];
 
 const flagsSchema = z.object({
@@ -610,8 +610,8 @@ async function serve(args: string[]): Promise<number> {
 
 async function main(args: string[]): Promise<number> {
   if (args[0] === "servir") return await serve(args.slice(1));
-  const { values } = parseFlags(args, FLAGS);
-  if (values.help) {
+  const flags = parseCommand(args, FLAGS, flagsSchema);
+  if (!flags) {
     console.log(usage(
       `${PROGRAM} [opciones]`,
       "Soak acotado del servidor de pedidos: carga mixta válida e inválida con desconexiones y fallos de worker; comprueba que no se pierde ni se duplica ningún pedido confirmado, que la memoria queda plana y que los descriptores vuelven a la base.",
@@ -620,8 +620,6 @@ async function main(args: string[]): Promise<number> {
     ));
     return 0;
   }
-  const { help: _help, ...rest } = values;
-  const flags = validateFlags(flagsSchema, rest);
   return await runSoak({
     minutes: flags.minutes ?? 2,
     connections: flags.connections ?? 8,
