@@ -10,6 +10,7 @@
  * @module
  */
 import { type ClientIO, runClient } from "./lib/client/run.ts";
+import { writeAllSync } from "./lib/util/net.ts";
 
 export { type ClientIO, runClient, type TextSink } from "./lib/client/run.ts";
 
@@ -17,11 +18,7 @@ const encoder = new TextEncoder();
 
 function writerFor(file: typeof Deno.stdout | typeof Deno.stderr) {
   return {
-    write(text: string) {
-      const bytes = encoder.encode(text);
-      let written = 0;
-      while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
-    },
+    write: (text: string) => writeAllSync(file, encoder.encode(text)),
   };
 }
 

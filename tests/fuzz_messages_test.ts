@@ -14,7 +14,8 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { MAX_CLIENTE, MAX_DIRECCION } from "../lib/wire/schema.ts";
 import { queryDb, startTestServer, TestClient, type TestServer } from "./helpers.ts";
-import { LineReader, writeAll } from "./reliability_helpers.ts";
+import { LineReader } from "../lib/wire/lines.ts";
+import { writeAll } from "../lib/util/net.ts";
 
 const SEED = Number(Deno.env.get("PEDIDOS_FUZZ_SEED") ?? 20_251_128);
 const MAX_BYTES = 4096;
@@ -48,12 +49,12 @@ async function exchange(port: number, bytes: Uint8Array): Promise<Exchange> {
   let reset = false;
   const timer = setTimeout(() => conn.close(), 10_000);
   try {
-    await reader.next(); // greeting
+    await reader.readLine(); // greeting
     const writing = writeAll(conn, bytes).then(() => conn.closeWrite()).catch(() => {
       // The server may close first (oversize): the reads below tell what it said.
     });
     try {
-      for (let line = await reader.next(); line !== null; line = await reader.next()) {
+      for (let line = await reader.readLine(); line !== null; line = await reader.readLine()) {
         replies.push(JSON.parse(line));
       }
     } catch (error) {

@@ -10,6 +10,9 @@ import { type ServerConfig } from "../lib/server/config.ts";
 import { DEFAULTS } from "../lib/server/config.ts";
 import { createLogger, type Logger } from "../lib/util/log.ts";
 import { type RunningServer, type ServerOverrides, startServer } from "../lib/server/server.ts";
+import { writeAll } from "../lib/util/net.ts";
+import { LineReader } from "../lib/wire/lines.ts";
+import { permissionSet } from "../tools/permissions.ts";
 
 /** The repository root, for spawning the real entry points. */
 export const ROOT = new URL("../", import.meta.url);
@@ -75,16 +78,18 @@ export async function startTestServer(
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** A raw protocol client: send bytes, read lines. */
 export class TestClient implements AsyncDisposable {
   readonly conn: Deno.TcpConn;
-  #buffer = "";
+  readonly #lines: LineReader;
+  /** A read still under way after a timeout, which the next call takes over. */
+  #reading: Promise<string | null> | undefined;
   #closed = false;
 
   private constructor(conn: Deno.TcpConn) {
     this.conn = conn;
+    this.#lines = new LineReader(conn);
   }
 
   /** Connects; does not read the greeting (see `greeting()`). */
@@ -107,8 +112,7 @@ export class TestClient implements AsyncDisposable {
     const bytes = data instanceof Uint8Array
       ? data
       : encoder.encode(typeof data === "string" ? data : JSON.stringify(data));
-    let written = 0;
-    while (written < bytes.length) written += await this.conn.write(bytes.subarray(written));
+    await writeAll(this.conn, bytes);
   }
 
   /** Sends one value as an NDJSON line. */
@@ -116,33 +120,20 @@ export class TestClient implements AsyncDisposable {
     return this.send(JSON.stringify(value) + "\n");
   }
 
-  /** Reads one line (without its newline), or null at end of stream. */
+  /** Reads one line (without its newline), or the unterminated rest, or null at end of stream. */
   async readLine(timeoutMs = 10_000): Promise<string | null> {
-    const deadline = Date.now() + timeoutMs;
-    const chunk = new Uint8Array(65536);
-    while (!this.#buffer.includes("\n")) {
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new Error(`no line within ${timeoutMs} ms`);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => resolve("timeout"), remaining);
-      });
-      const result = await Promise.race([this.conn.read(chunk), timeout]).finally(() =>
-        clearTimeout(timer)
-      );
-      if (result === "timeout") throw new Error(`no line within ${timeoutMs} ms`);
-      if (result === null) {
-        if (this.#buffer === "") return null;
-        const rest = this.#buffer;
-        this.#buffer = "";
-        return rest;
-      }
-      this.#buffer += decoder.decode(chunk.subarray(0, result), { stream: true });
+    const reading = this.#reading ??= this.#lines.readLine().finally(() => {
+      this.#reading = undefined;
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no line within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([reading, timeout]);
+    } finally {
+      clearTimeout(timer);
     }
-    const index = this.#buffer.indexOf("\n");
-    const line = this.#buffer.slice(0, index);
-    this.#buffer = this.#buffer.slice(index + 1);
-    return line;
   }
 
   /** Reads one line and parses it as JSON; fails on end of stream. */
@@ -233,8 +224,28 @@ export interface ServerProcess extends AsyncDisposable {
   kill(signal: Deno.Signal): void;
 }
 
-/** Flags the `server` task runs with; kept in one place for child processes. */
-export const SERVER_PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write"];
+/**
+ * `deno run` of one of the project's scripts (path from the root), from the
+ * root, with stdin closed and stdout and stderr piped.
+ */
+export function scriptCommand(
+  script: string,
+  args: readonly string[],
+  permissions: readonly string[],
+  env?: Record<string, string>,
+): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", ...permissions, new URL(script, ROOT).pathname, ...args],
+    cwd: new URL(".", ROOT).pathname,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    ...(env ? { env } : {}),
+  });
+}
+
+/** Flags the `server` task runs with: deno.json's `server` permission set. */
+export const SERVER_PERMISSIONS = permissionSet("server");
 
 /**
  * Spawns `server.ts` with the given flags (port 0 and loopback hosts unless
@@ -244,13 +255,7 @@ export async function spawnServer(args: string[], timeoutMs = 20_000): Promise<S
   const fullArgs = [...args];
   if (!args.includes("--port")) fullArgs.push("--port", "0");
   if (!args.includes("--host")) fullArgs.push("--host", "127.0.0.1", "--host", "::1");
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...SERVER_PERMISSIONS, new URL("server.ts", ROOT).pathname, ...fullArgs],
-    cwd: new URL(".", ROOT).pathname,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = scriptCommand("server.ts", fullArgs, SERVER_PERMISSIONS).spawn();
   let stderr = "";
   let stdout = "";
   const stderrDone = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
@@ -314,14 +319,7 @@ export async function runScript(
   args: string[],
   permissions: string[],
 ): Promise<CliResult> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...permissions, new URL(script, ROOT).pathname, ...args],
-    cwd: new URL(".", ROOT).pathname,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
+  const output = await scriptCommand(script, args, permissions, { NO_COLOR: "1" }).output();
   const decoder = new TextDecoder();
   return {
     code: output.code,

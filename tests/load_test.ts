@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { LOAD_DEFAULTS } from "../tools/load/options.ts";
 import { verificationPassed } from "../tools/load/verify.ts";
-import { runLoad } from "../tools/load/main.ts";
+import { runLoad } from "../tools/load/run.ts";
 import { runScript, startTestServer } from "./helpers.ts";
+import { permissionSet } from "../tools/permissions.ts";
 
 Deno.test("a one-second open-loop pipelined run adds up and verifies against the database", async () => {
   await using t = await startTestServer({ max: 100_000, workMs: 0, workers: 2, sync: "normal" });
@@ -80,7 +81,7 @@ Deno.test("with no server listening, attempts count as errors and a pipelined ru
 });
 
 function runCli(args: string[]) {
-  return runScript("tools/load/main.ts", args, ["--allow-net", "--allow-read"]);
+  return runScript("tools/load/main.ts", args, permissionSet("load"));
 }
 
 Deno.test("the command prints its help, and refuses a bad flag in one line with code 2", async () => {

@@ -13,7 +13,10 @@ import {
   TestClient,
   waitFor,
 } from "./helpers.ts";
-import { LineReader, processUsage, sleep, writeAll } from "./reliability_helpers.ts";
+import { sleep } from "./reliability_helpers.ts";
+import { processUsage } from "../tools/proc.ts";
+import { LineReader } from "../lib/wire/lines.ts";
+import { writeAll } from "../lib/util/net.ts";
 
 const encoder = new TextEncoder();
 
@@ -85,7 +88,7 @@ Deno.test("thousands of idle connections are capped, closed after --idle-ms, and
     for (let i = 0; i < 1200; i++) {
       conns.push(await Deno.connect({ hostname: i % 2 ? "127.0.0.1" : "::1", port: server.port }));
     }
-    const first = await Promise.all(conns.map((conn) => new LineReader(conn).next()));
+    const first = await Promise.all(conns.map((conn) => new LineReader(conn).readLine()));
     const codigos = first.map((line) => {
       const reply = JSON.parse(line ?? "{}");
       return reply.tipo === "bienvenida" ? "bienvenida" : reply.codigo;
@@ -96,7 +99,7 @@ Deno.test("thousands of idle connections are capped, closed after --idle-ms, and
     const readers = conns.map((conn) => new LineReader(conn));
     const endings = await Promise.all(readers.map(async (reader, i) => {
       const lines: string[] = [];
-      for (let line = await reader.next(); line !== null; line = await reader.next()) {
+      for (let line = await reader.readLine(); line !== null; line = await reader.readLine()) {
         lines.push(line);
       }
       return codigos[i] === "bienvenida" ? JSON.parse(lines[0] ?? "{}").codigo : "cerrada";
@@ -147,14 +150,14 @@ Deno.test("a client that never reads its replies stops being read and is closed;
   const chunk = encoder.encode("{}\n".repeat(20_000));
   const attempted = 64 * 1024 * 1024;
   let written = 0;
-  let peakRssKb = before.rssKb;
+  let peakRssBytes = before.rssBytes;
   let error: unknown;
   const deadline = Date.now() + 20_000;
   try {
     while (written < attempted && Date.now() < deadline) {
       await writeAll(conn, chunk);
       written += chunk.length;
-      peakRssKb = Math.max(peakRssKb, processUsage(pid).rssKb);
+      peakRssBytes = Math.max(peakRssBytes, processUsage(pid).rssBytes);
     }
   } catch (e) {
     error = e;
@@ -163,7 +166,7 @@ Deno.test("a client that never reads its replies stops being read and is closed;
   }
   assert.ok(error, `the server closed the connection (wrote ${written} of ${attempted} bytes)`);
   assert.ok(written < attempted, "the server stopped reading a client that does not read");
-  const growthMb = (peakRssKb - before.rssKb) / 1024;
+  const growthMb = (peakRssBytes - before.rssBytes) / 1024 / 1024;
   assert.ok(growthMb < 64, `server memory grew ${growthMb.toFixed(1)} MB for one stalled client`);
   await using client = await TestClient.open(server.port);
   assert.equal((await client.request(order())).ok, true);

@@ -1,15 +1,19 @@
 /**
  * Helpers for the reliability and fuzz suites: a seeded random source, a
  * pipelined load driver that keeps a ledger of acknowledged orders, checks of
- * the database against that ledger, and the operating-system probes (process
- * memory and descriptors, a small tmpfs, immutable files) that the fault tests
- * need. Built on `helpers.ts`; real processes and sockets only.
+ * the database against that ledger (`tools/ledger.ts`), and the
+ * operating-system probes (a small tmpfs, immutable files) that the fault
+ * tests need; process memory and descriptors come from `tools/proc.ts`.
+ * Built on `helpers.ts`; real processes and sockets only.
  *
  * @module
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { queryDb, ROOT, SERVER_PERMISSIONS, tempDir } from "./helpers.ts";
+import { queryDb, scriptCommand, SERVER_PERMISSIONS, tempDir } from "./helpers.ts";
+import { writeAll } from "../lib/util/net.ts";
+import { LineReader } from "../lib/wire/lines.ts";
+import { compareTags, listIds, type TagLedger } from "../tools/ledger.ts";
 
 /** Resolves after `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
@@ -22,11 +26,7 @@ export { seededRandom } from "../lib/util/random.ts";
 // Load with a ledger
 
 /** What a load run learned: which orders it sent and which the server acknowledged. */
-export interface Ledger {
-  /** Every `cliente` tag written to a socket (acknowledged or not). */
-  sent: Set<string>;
-  /** Acknowledged orders: tag → id from the `ok` reply. */
-  acked: Map<string, number>;
+export interface Ledger extends TagLedger {
   /** Replies with `ok: false`, by `codigo`. */
   rejected: Map<string, number>;
 }
@@ -80,7 +80,7 @@ async function loadOneConnection(
   };
   options.signal.addEventListener("abort", onAbort, { once: true });
   try {
-    if ((await lines.next()) === null) return; // greeting
+    if ((await lines.readLine()) === null) return; // greeting
     let n = 0;
     while (!options.signal.aborted) {
       const tags: string[] = [];
@@ -93,7 +93,7 @@ async function loadOneConnection(
       for (const tag of tags) ledger.sent.add(tag);
       await writeAll(conn, encoder.encode(text));
       for (const tag of tags) {
-        const line = await lines.next();
+        const line = await lines.readLine();
         if (line === null) return;
         const reply = JSON.parse(line) as { ok: boolean; id?: number; codigo?: string };
         if (reply.ok && typeof reply.id === "number") ledger.acked.set(tag, reply.id);
@@ -108,38 +108,6 @@ async function loadOneConnection(
   } finally {
     options.signal.removeEventListener("abort", onAbort);
     onAbort();
-  }
-}
-
-/** Writes every byte. */
-export async function writeAll(
-  conn: { write(bytes: Uint8Array): Promise<number> },
-  bytes: Uint8Array,
-): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) written += await conn.write(bytes.subarray(written));
-}
-
-/** Reads lines from a connection; `null` at end of stream. */
-export class LineReader {
-  readonly #conn: Deno.Conn;
-  readonly #chunk = new Uint8Array(64 * 1024);
-  #buffer = "";
-
-  constructor(conn: Deno.Conn) {
-    this.#conn = conn;
-  }
-
-  async next(): Promise<string | null> {
-    while (!this.#buffer.includes("\n")) {
-      const count = await this.#conn.read(this.#chunk);
-      if (count === null) return null;
-      this.#buffer += decoder.decode(this.#chunk.subarray(0, count), { stream: true });
-    }
-    const index = this.#buffer.indexOf("\n");
-    const line = this.#buffer.slice(0, index);
-    this.#buffer = this.#buffer.slice(index + 1);
-    return line;
   }
 }
 
@@ -174,14 +142,12 @@ export function unfinishedCount(db: string): number {
 }
 
 /**
- * The exactly-once contract, checked against the database once the server
- * has finished every order:
- * - every acknowledged order is stored under its id and is `listo`;
- * - no tag is stored twice (nothing duplicated);
- * - every stored row is one that was sent (nothing invented), and is `listo`
- *   (an order stored but not acknowledged, because the crash came first, is
- *   processed once, like the others).
- * Returns the number of rows stored without an acknowledgement.
+ * The exactly-once contract (`tools/ledger.ts`), checked against the
+ * database once the server has finished every order: nothing acknowledged
+ * is lost or stored under another id, nothing is stored twice or without
+ * having been sent, and every stored row is `listo` (an order stored but
+ * not acknowledged, because the crash came first, is finished like the
+ * others). Returns the number of rows stored without an acknowledgement.
  */
 export function assertExactlyOnce(
   db: string,
@@ -189,20 +155,12 @@ export function assertExactlyOnce(
   ledger: Ledger,
   context: string,
 ): number {
-  const rows = storedOrders(db, prefix);
-  const byTag = new Map<string, StoredOrder>();
-  for (const row of rows) {
-    assert.ok(!byTag.has(row.cliente), `${context}: ${row.cliente} stored twice`);
-    byTag.set(row.cliente, row);
-    assert.ok(ledger.sent.has(row.cliente), `${context}: ${row.cliente} stored but never sent`);
-    assert.equal(row.estado, "listo", `${context}: ${row.cliente} (#${row.id}) is ${row.estado}`);
-  }
-  for (const [tag, id] of ledger.acked) {
-    const row = byTag.get(tag);
-    assert.ok(row, `${context}: acknowledged ${tag} (#${id}) is not in the database`);
-    assert.equal(row.id, id, `${context}: acknowledged ${tag} stored under another id`);
-  }
-  return rows.length - ledger.acked.size;
+  const result = compareTags(storedOrders(db, prefix), ledger);
+  const problems = (["lost", "duplicated", "misfiled", "invented", "wrongState"] as const)
+    .filter((kind) => result[kind].count > 0)
+    .map((kind) => `${kind} ${listIds(result[kind])}`);
+  assert.deepEqual(problems, [], `${context}: ${problems.join("; ")}`);
+  return result.unacknowledged;
 }
 
 /** `PRAGMA integrity_check` on a closed database file: "ok" when intact. */
@@ -219,27 +177,12 @@ export function integrityCheck(db: string): string {
 // ---------------------------------------------------------------------------
 // Processes
 
-/** Resident memory (kB) and open descriptors of a live process, from /proc. */
-export function processUsage(pid: number): { rssKb: number; fds: number } {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const rssKb = Number(status.match(/^VmRSS:\s+(\d+)/m)?.[1] ?? NaN);
-  let fds = 0;
-  for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) fds++;
-  return { rssKb, fds };
-}
-
 /** A server child started without waiting for it to listen (for start-up signals). */
 export function spawnServerRaw(args: string[]): {
   child: Deno.ChildProcess;
   output: Promise<{ code: number; signal: Deno.Signal | null; stdout: string; stderr: string }>;
 } {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...SERVER_PERMISSIONS, new URL("server.ts", ROOT).pathname, ...args],
-    cwd: new URL(".", ROOT).pathname,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = scriptCommand("server.ts", args, SERVER_PERMISSIONS).spawn();
   const output = child.output().then((result) => ({
     code: result.code,
     signal: result.signal,

@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { order, queryDb, spawnServer, TestClient, waitFor } from "./helpers.ts";
-import { processUsage } from "./reliability_helpers.ts";
+import { processUsage } from "../tools/proc.ts";
 
 const encoder = new TextEncoder();
 
@@ -81,7 +81,7 @@ Deno.test("clients pipelining estadisticas without reading cannot make the serve
     ]);
     // Past 2,000 finished orders the timeline holds its most intervals.
     await finishOrders(server.port, db, 2500);
-    const before = processUsage(server.child.pid).rssKb;
+    const before = processUsage(server.child.pid).rssBytes / 1024;
 
     const floods: AsyncDisposable[] = [];
     try {
@@ -95,12 +95,12 @@ Deno.test("clients pipelining estadisticas without reading cannot make the serve
       let peakKb = before;
       const until = Date.now() + 3000;
       while (Date.now() < until) {
-        peakKb = Math.max(peakKb, processUsage(server.child.pid).rssKb);
+        peakKb = Math.max(peakKb, processUsage(server.child.pid).rssBytes / 1024);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       const delays = [];
       for (let i = 0; i < 3; i++) delays.push(await greetingDelay(server.port));
-      peakKb = Math.max(peakKb, processUsage(server.child.pid).rssKb);
+      peakKb = Math.max(peakKb, processUsage(server.child.pid).rssBytes / 1024);
 
       const grownMb = (peakKb - before) / 1024;
       // Before the bound, each such client made the server build ~100 MB of replies.

@@ -18,7 +18,7 @@ import { parseHost } from "./connect.ts";
 import { EXIT } from "./errors.ts";
 import { type OrderFields, splitProducts } from "./orders.ts";
 import { RETRY_BASE_MS, RETRY_CAP_MS } from "./retry.ts";
-import { DEFAULT_PORT } from "../server/config.ts";
+import { DEFAULT_PORT } from "../wire/protocol.ts";
 
 /** The name in messages, help and `--version`. */
 export const CLIENT_PROGRAM = "pedidos-client";

@@ -15,7 +15,7 @@ import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { UsageError } from "../util/cli.ts";
 import { ConnectionError, type ConnectionFailure } from "./errors.ts";
-import { formatAddress } from "../server/listen.ts";
+import { formatAddress } from "../util/net.ts";
 
 /** An address family, as `--verbose` names it. */
 export type Family = "IPv4" | "IPv6";

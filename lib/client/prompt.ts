@@ -5,7 +5,7 @@
  * @module
  */
 import { InputError } from "./errors.ts";
-import { LineReader } from "./lines.ts";
+import { LineReader } from "../wire/lines.ts";
 import {
   describeErrores,
   missingFields,

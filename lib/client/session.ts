@@ -8,8 +8,8 @@
  */
 import { connectToHost } from "./connect.ts";
 import { ConnectionError, RefusedByServerError } from "./errors.ts";
-import { LineSplitter } from "./lines.ts";
-import { formatAddress } from "../server/listen.ts";
+import { LineSplitter } from "../wire/lines.ts";
+import { formatAddress, writeAll } from "../util/net.ts";
 import type { ErrorReply, FinishedEvent, Greeting, Reply } from "../wire/protocol.ts";
 
 /** Options of {@linkcode ProtocolSession.open}. */
@@ -272,8 +272,7 @@ export class ProtocolSession implements AsyncDisposable {
       while (this.#outbox.length > 0 && !this.#error) {
         const bytes = encoder.encode(this.#outbox.join(""));
         this.#outbox = [];
-        let written = 0;
-        while (written < bytes.length) written += await this.#conn.write(bytes.subarray(written));
+        await writeAll(this.#conn, bytes);
       }
     } catch (error) {
       this.#fail(lost(this.#options.target, error));

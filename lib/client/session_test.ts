@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ConnectionError, RefusedByServerError } from "./errors.ts";
-import { LineSplitter } from "./lines.ts";
+import { LineSplitter } from "../wire/lines.ts";
 import { ProtocolSession } from "./session.ts";
 import {
   accepted,

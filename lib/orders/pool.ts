@@ -168,7 +168,7 @@ export class WorkerPool {
   constructor(options: PoolOptions) {
     if (!Number.isSafeInteger(options.size) || options.size < 1) {
       throw new RangeError(
-        `Cannot create a worker pool: size must be a positive integer, current value is ${options.size}`,
+        `el número de workers debe ser un entero positivo, no ${options.size}`,
       );
     }
     this.#options = options;

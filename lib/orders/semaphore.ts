@@ -9,8 +9,6 @@
 export interface Permit {
   /** Returns the permit; true the first time, false afterwards. */
   release(): boolean;
-  /** Whether the permit is still held. */
-  readonly held: boolean;
 }
 
 /**
@@ -36,7 +34,7 @@ export class AdmissionSemaphore {
   constructor(capacity: number) {
     if (!Number.isSafeInteger(capacity) || capacity < 1) {
       throw new RangeError(
-        `Cannot create a semaphore: capacity must be a positive integer, current value is ${capacity}`,
+        `la capacidad de admisión debe ser un entero positivo, no ${capacity}`,
       );
     }
     this.capacity = capacity;
@@ -45,11 +43,6 @@ export class AdmissionSemaphore {
   /** Permits free right now. */
   get available(): number {
     return Math.max(0, this.capacity - this.#inUse);
-  }
-
-  /** Permits held right now. */
-  get inUse(): number {
-    return this.#inUse;
   }
 
   /** Takes a permit if one is free; `null` otherwise. */
@@ -75,9 +68,6 @@ export class AdmissionSemaphore {
         held = false;
         this.#inUse--;
         return true;
-      },
-      get held() {
-        return held;
       },
     };
   }

@@ -252,13 +252,12 @@ export class OrderService {
   }
 
   /** Activity counters for the periodic log line. */
-  activity(): { admitidos: number; enCola: number; enProceso: number; escrituras: number } {
+  activity(): { admitidos: number; enCola: number; enProceso: number } {
     const { snapshot } = this.statistics({ intervalos: false });
     return {
       admitidos: snapshot.recibidos,
       enCola: snapshot.enCola,
       enProceso: snapshot.enProceso,
-      escrituras: this.#committer.pending,
     };
   }
 

@@ -13,6 +13,7 @@ import {
   validateFlags,
 } from "../util/cli.ts";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "../wire/framing.ts";
+import { DEFAULT_PORT } from "../wire/protocol.ts";
 import type { LogLevel } from "../util/log.ts";
 import type { SyncMode } from "../store/sqlite.ts";
 import type { WorkMode } from "../orders/work.ts";
@@ -38,8 +39,6 @@ export interface ServerConfig {
   logLevel: LogLevel;
 }
 
-/** The seed's port. */
-export const DEFAULT_PORT = 8888;
 /** IPv4 and IPv6 any-address: two sockets, one per family. */
 export const DEFAULT_HOSTS = ["0.0.0.0", "::"];
 

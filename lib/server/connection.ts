@@ -8,7 +8,7 @@
  */
 import { type FrameErrorCode, MessageFramer } from "../wire/framing.ts";
 import type { RequestContext } from "./handlers.ts";
-import { formatAddress } from "./listen.ts";
+import { formatAddress, writeAll } from "../util/net.ts";
 import type { Logger } from "../util/log.ts";
 import type { OrderListener } from "../orders/service.ts";
 import { encodeLine, failure, type FinishedEvent, type Reply } from "../wire/protocol.ts";
@@ -222,8 +222,7 @@ export class Connection implements OrderListener {
   async #writeAll(bytes: Uint8Array) {
     if (!this.#open) return;
     this.#writeStartedAt = Date.now();
-    let written = 0;
-    while (written < bytes.length) written += await this.#conn.write(bytes.subarray(written));
+    await writeAll(this.#conn, bytes);
     this.#writeStartedAt = undefined;
   }
 

@@ -16,19 +16,6 @@ export class PortInUseError extends Error {
 }
 
 /**
- * Formats an address as `host:port`, bracketing IPv6.
- *
- * @example
- * ```ts
- * formatAddress({ hostname: "::", port: 8888 }); // "[::]:8888"
- * ```
- */
-export function formatAddress(address: { hostname: string; port: number }): string {
-  const host = address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname;
-  return `${host}:${address.port}`;
-}
-
-/**
  * Binds every host on `port` (0: one free port chosen by the system, shared by
  * all hosts). Falls back to a single dual-stack `[::]` socket where the system
  * offers no SO_REUSEPORT.

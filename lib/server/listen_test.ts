@@ -1,13 +1,8 @@
 import assert from "node:assert/strict";
-import { bindListeners, formatAddress, PortInUseError } from "./listen.ts";
+import { bindListeners, PortInUseError } from "./listen.ts";
 import { createLogger } from "../util/log.ts";
 
 const silent = createLogger("quiet", "test", () => {});
-
-Deno.test("formatAddress brackets IPv6 only", () => {
-  assert.equal(formatAddress({ hostname: "::", port: 8888 }), "[::]:8888");
-  assert.equal(formatAddress({ hostname: "0.0.0.0", port: 1 }), "0.0.0.0:1");
-});
 
 Deno.test("the IPv4 and IPv6 any-addresses bind side by side on one ephemeral port", () => {
   const listeners = bindListeners(["0.0.0.0", "::"], 0, silent);

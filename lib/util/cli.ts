@@ -21,6 +21,14 @@ export interface FlagSpec {
   description: string;
 }
 
+/** The `-h, --help` flag every command offers. */
+export const HELP_FLAG: FlagSpec = {
+  name: "help",
+  type: "boolean",
+  short: "h",
+  description: "muestra esta ayuda",
+};
+
 /** Raw values as parsed, before validation. */
 export type RawFlags = Record<string, string | boolean | string[] | undefined>;
 
@@ -85,6 +93,29 @@ export function validateFlags<T extends z.ZodType>(schema: T, values: RawFlags):
   const issue = result.error.issues[0]!;
   const flag = issue.path.length ? `--${String(issue.path[0])}: ` : "";
   throw new UsageError(`${flag}${issue.message}`);
+}
+
+/**
+ * Parses a command line whose flags are a table plus {@linkcode HELP_FLAG}:
+ * `undefined` when `--help` was given (the caller prints its usage), else the
+ * other flags as `schema` validates them.
+ *
+ * @example
+ * ```ts
+ * const flags = parseCommand(["--port", "0"], [PORT_FLAG, HELP_FLAG], z.object({ port: integerFlag(0, 65535) }));
+ * // { port: 0 }
+ * ```
+ * @throws {UsageError} with a one-line message on any bad flag
+ */
+export function parseCommand<T extends z.ZodType>(
+  args: readonly string[],
+  specs: readonly FlagSpec[],
+  schema: T,
+): z.infer<T> | undefined {
+  const { values } = parseFlags(args, specs);
+  if (values.help) return undefined;
+  const { help: _help, ...rest } = values;
+  return validateFlags(schema, rest);
 }
 
 /** A flag holding a whole number in [min, max], given as a decimal string. */

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { writeAllSync } from "./net.ts";
 
 /**
  * `quiet`: warnings, errors and where the server listens; `normal`: also
@@ -69,5 +70,5 @@ export function createLogger(
 const encoder = new TextEncoder();
 
 function writeStderr(line: string) {
-  Deno.stderr.writeSync(encoder.encode(line + "\n"));
+  writeAllSync(Deno.stderr, encoder.encode(line + "\n"));
 }

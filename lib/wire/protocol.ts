@@ -1,13 +1,21 @@
 /**
- * The wire vocabulary: every reply, event and greeting the server sends, and
- * the human texts they carry. Pure: builds values and encodes lines, no I/O.
+ * The wire vocabulary shared by server and client: the default port, the
+ * type of every line the server sends (replies, the `terminado` event, the
+ * greeting), the failure codes with the seed's texts, and builders for every
+ * line but the statistics reply, which its handler builds. Pure: builds
+ * values and encodes lines, no I/O.
  *
  * Each request gets exactly one reply line: a JSON object with a boolean `ok`
  * and a human `mensaje`. Event lines (order finished) carry `evento` and never
- * `ok`, so a client can always tell the two apart.
+ * `ok`, so a client can always tell the two apart. Two failure lines answer
+ * no request: `demasiadas_conexiones` in place of the greeting, and
+ * `inactivo` just before an idle connection is closed.
  *
  * @module
  */
+
+/** The seed's port: where the server listens and the client connects unless told otherwise. */
+export const DEFAULT_PORT = 8888;
 
 /** Why a request failed; clients branch on this, never on `mensaje`. */
 export type Codigo =

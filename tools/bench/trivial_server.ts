@@ -8,7 +8,7 @@
  * the most the real server could reach in the same run.
  *
  * ```sh
- * deno run --allow-net tools/trivial_server.ts --port 0
+ * deno run --allow-net tools/bench/trivial_server.ts --port 0
  * ```
  *
  * @module
@@ -16,12 +16,13 @@
 import { z } from "zod";
 import {
   type FlagSpec,
+  HELP_FLAG,
   integerFlag,
-  parseFlags,
+  parseCommand,
   runMain,
   usage,
-  validateFlags,
 } from "../../lib/util/cli.ts";
+import { writeAll } from "../../lib/util/net.ts";
 import { encodeLine, greeting } from "../../lib/wire/protocol.ts";
 
 const FLAGS: readonly FlagSpec[] = [
@@ -40,7 +41,7 @@ const FLAGS: readonly FlagSpec[] = [
     default: "0",
     description: "puerto TCP; 0 elige uno libre",
   },
-  { name: "help", type: "boolean", short: "h", description: "muestra esta ayuda" },
+  HELP_FLAG,
 ];
 
 const flagsSchema = z.object({
@@ -141,24 +142,17 @@ export function startTrivialServer(options: { hostname: string; port: number }):
   };
 }
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array) {
-  let written = 0;
-  while (written < bytes.length) written += await conn.write(bytes.subarray(written));
-}
-
 async function main(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, FLAGS);
-  if (values.help) {
+  const flags = parseCommand(args, FLAGS, flagsSchema);
+  if (!flags) {
     console.log(usage(
-      "deno run --allow-net tools/trivial_server.ts [opciones]",
+      "deno run --allow-net tools/bench/trivial_server.ts [opciones]",
       "Servidor trivial (techo del benchmark): saluda y responde ok a cada línea, sin validar ni guardar.",
       FLAGS,
       "\nSIGINT o SIGTERM lo detienen.\n",
     ));
     return 0;
   }
-  const { help: _help, ...rest } = values;
-  const flags = validateFlags(flagsSchema, rest);
   const server = startTrivialServer({ hostname: flags.host ?? "127.0.0.1", port: flags.port ?? 0 });
   console.error(`servidor trivial: escuchando en ${flags.host ?? "127.0.0.1"}:${server.port}`);
   const { promise, resolve } = Promise.withResolvers<void>();
@@ -170,5 +164,9 @@ async function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  await runMain("servidor trivial", () => main(Deno.args), "deno run tools/trivial_server.ts");
+  await runMain(
+    "servidor trivial",
+    () => main(Deno.args),
+    "deno run tools/bench/trivial_server.ts",
+  );
 }

@@ -11,7 +11,7 @@
  * @module
  */
 import { z } from "zod";
-import { parseFlags, runMain, usage, validateFlags } from "../../lib/util/cli.ts";
+import { HELP_FLAG, parseCommand, runMain, usage } from "../../lib/util/cli.ts";
 import { denortCachePath, TARGETS } from "./runtime.ts";
 
 /** One executable to build. */
@@ -43,7 +43,7 @@ const FLAGS = [
     default: "dist",
     description: "carpeta de salida",
   },
-  { name: "help", type: "boolean", short: "h", description: "muestra esta ayuda" },
+  HELP_FLAG,
 ] as const;
 
 const flagsSchema = z.object({
@@ -102,8 +102,8 @@ function explain(stderr: string, target: string | undefined): string {
 }
 
 async function main(args: string[]) {
-  const { values } = parseFlags(args, FLAGS);
-  if (values.help) {
+  const flags = parseCommand(args, FLAGS, flagsSchema);
+  if (!flags) {
     console.log(usage(
       "deno task compile [--target TRIPLE] [--out DIR]",
       "Compila dist/pedidos-server y dist/pedidos-client. Sin acceso a internet, defina DENORT_BIN.",
@@ -111,10 +111,7 @@ async function main(args: string[]) {
     ));
     return;
   }
-  const { target, out = "dist" } = validateFlags(flagsSchema, {
-    target: values.target,
-    out: values.out,
-  });
+  const { target, out = "dist" } = flags;
   const cached = await denortCachePath(target);
   if (!Deno.env.get("DENORT_BIN") && cached) console.error(`usando el runtime en caché ${cached}`);
   for (const executable of EXECUTABLES) {

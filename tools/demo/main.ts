@@ -8,9 +8,9 @@
  * @module
  */
 import { runMain, usage } from "../../lib/util/cli.ts";
-import { LineReader } from "../../lib/client/lines.ts";
+import { LineReader } from "../../lib/wire/lines.ts";
 import { DEFAULTS } from "../../lib/server/config.ts";
-import { formatAddress } from "../../lib/server/listen.ts";
+import { formatAddress, writeAll } from "../../lib/util/net.ts";
 import { createLogger } from "../../lib/util/log.ts";
 import type { FinishedEvent, Reply } from "../../lib/wire/protocol.ts";
 import { startServer } from "../../lib/server/server.ts";
@@ -49,7 +49,7 @@ async function sendOrder(
     direccion: `Calle ${index + 1} #${100 + index * 7}`,
     avisar: true,
   };
-  await conn.write(encoder.encode(JSON.stringify(pedido)));
+  await writeAll(conn, encoder.encode(JSON.stringify(pedido)));
   const reply = JSON.parse(await lines.readLine() ?? "null") as Reply;
   const finished = (async () => {
     try {

@@ -8,10 +8,10 @@ import { z } from "zod";
 import {
   choiceFlag,
   type FlagSpec,
+  HELP_FLAG,
   integerFlag,
-  parseFlags,
+  parseCommand,
   UsageError,
-  validateFlags,
 } from "../../lib/util/cli.ts";
 
 /** `conexion`: one order per TCP connection, as the seed's clients; `pipeline`: persistent NDJSON. */
@@ -161,7 +161,7 @@ export const LOAD_FLAGS: readonly FlagSpec[] = [
   },
   { name: "json", type: "boolean", description: "informe en JSON por stdout" },
   { name: "quiet", type: "boolean", short: "q", description: "sin barra de progreso" },
-  { name: "help", type: "boolean", short: "h", description: "muestra esta ayuda" },
+  HELP_FLAG,
 ];
 
 const DAY_MS = 86_400_000;
@@ -207,10 +207,8 @@ export type LoadCommand = { kind: "help" } | { kind: "run"; options: LoadOptions
  * @throws {UsageError} with a one-line message on any bad flag or combination
  */
 export function parseLoadArgs(args: readonly string[]): LoadCommand {
-  const { values } = parseFlags(args, LOAD_FLAGS);
-  if (values.help) return { kind: "help" };
-  const { help: _help, ...rest } = values;
-  const flags = validateFlags(loadFlagsSchema, rest);
+  const flags = parseCommand(args, LOAD_FLAGS, loadFlagsSchema);
+  if (!flags) return { kind: "help" };
   if (flags.rate !== undefined && flags.orders !== undefined) {
     throw new UsageError("-n y --rate no pueden usarse juntos (lazo cerrado o abierto)");
   }

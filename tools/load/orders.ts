@@ -64,12 +64,12 @@ export class OrderGenerator {
   constructor(tag: string, bad = 0) {
     if (!(bad >= 0 && bad <= 1)) {
       throw new RangeError(
-        `Cannot generate orders: bad must be in [0, 1], current value is ${bad}`,
+        `la fracción de mensajes inválidos debe estar en [0, 1], no ${bad}`,
       );
     }
     if (!/^[0-9a-z]+$/.test(tag)) {
       throw new RangeError(
-        `Cannot generate orders: the tag must be [0-9a-z]+, current value is ${tag}`,
+        `la etiqueta de la carga debe ser [0-9a-z]+, no ${tag}`,
       );
     }
     this.tag = tag;

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { ByteLineSplitter } from "../../lib/wire/lines.ts";
 
 /** One line from the server. */
 export type ServerLine =
@@ -20,8 +21,6 @@ export type ServerLine =
   | { tipo: "evento" }
   | { tipo: "ilegible"; texto: string };
 
-const LF = 0x0a;
-const CR = 0x0d;
 const QUOTE = 0x22;
 const COMMA = 0x2c;
 const CLOSE_BRACE = 0x7d;
@@ -33,42 +32,30 @@ const MAX_CODIGO = 64;
 const decoder = new TextDecoder();
 
 /**
- * Splits a byte stream into lines and classifies them.
+ * Splits a byte stream into the server's lines and classifies them (empty
+ * lines are skipped).
  *
  * @example
  * ```ts
- * const reader = new LineReader();
+ * const reader = new ReplyReader();
  * const bytes = new TextEncoder().encode('{"ok":true,"id":7,"mensaje":"x"}\n{"ok":fa');
  * reader.push(bytes); // [{ tipo: "ok", id: 7 }]
- * reader.pendingBytes; // 8
+ * reader.push(new TextEncoder().encode('lse,"codigo":"limite"}\n')); // [{ tipo: "error", codigo: "limite" }]
  * ```
  */
-export class LineReader {
-  #carry = new Uint8Array(0);
+export class ReplyReader {
+  readonly #splitter = new ByteLineSplitter();
 
-  /** Bytes of an unfinished line, kept for the next push. */
-  get pendingBytes(): number {
-    return this.#carry.length;
-  }
-
-  /** Feeds bytes; returns the lines they completed, in order. The chunk may be reused afterwards. */
+  /**
+   * Feeds bytes; returns the lines they completed, in order. The chunk may be reused afterwards.
+   *
+   * @throws {RangeError} if a line grows past the splitter's limit
+   */
   push(chunk: Uint8Array): ServerLine[] {
-    let data = chunk;
-    if (this.#carry.length > 0) {
-      data = new Uint8Array(this.#carry.length + chunk.length);
-      data.set(this.#carry);
-      data.set(chunk, this.#carry.length);
-    }
     const lines: ServerLine[] = [];
-    let start = 0;
-    while (start < data.length) {
-      const end = data.indexOf(LF, start);
-      if (end === -1) break;
-      const stop = end > start && data[end - 1] === CR ? end - 1 : end;
-      if (stop > start) lines.push(classify(data, start, stop));
-      start = end + 1;
-    }
-    this.#carry = start >= data.length ? new Uint8Array(0) : data.slice(start);
+    this.#splitter.push(chunk, (bytes, start, end) => {
+      if (end > start) lines.push(classify(bytes, start, end));
+    });
     return lines;
   }
 }

@@ -202,10 +202,14 @@ export function formatCount(value: number): string {
   return Math.round(value).toString();
 }
 
+/** Decimals {@linkcode formatMs} shows for a value: about three significant figures. */
+export function msDigits(value: number): number {
+  return value >= 100 ? 0 : value >= 10 ? 1 : value >= 1 ? 2 : 3;
+}
+
 /** Formats milliseconds with about three significant figures, e.g. `0.412 ms`, `12.3 ms`, `1250 ms`. */
 export function formatMs(value: number): string {
-  const digits = value >= 100 ? 0 : value >= 10 ? 1 : value >= 1 ? 2 : 3;
-  return `${value.toFixed(digits)} ms`;
+  return `${value.toFixed(msDigits(value))} ms`;
 }
 
 function breakdown(counts: Record<string, number>): string {

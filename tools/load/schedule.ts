@@ -40,12 +40,10 @@ export class OpenLoopSchedule {
   constructor(options: { rate: number; durationMs: number; startMs: number }) {
     const { rate, durationMs, startMs } = options;
     if (!(rate > 0 && Number.isFinite(rate))) {
-      throw new RangeError(`Cannot schedule: rate must be positive, current value is ${rate}`);
+      throw new RangeError(`la tasa de llegadas debe ser positiva, no ${rate}`);
     }
     if (!(durationMs > 0 && Number.isFinite(durationMs))) {
-      throw new RangeError(
-        `Cannot schedule: durationMs must be positive, current value is ${durationMs}`,
-      );
+      throw new RangeError(`la duración debe ser positiva, no ${durationMs} ms`);
     }
     this.rate = rate;
     this.startMs = startMs;
@@ -56,11 +54,6 @@ export class OpenLoopSchedule {
   /** When order `index` is due. */
   dueAt(index: number): number {
     return this.startMs + index * this.#intervalMs;
-  }
-
-  /** Orders handed out so far. */
-  get taken(): number {
-    return this.#next;
   }
 
   /** Whether every order of the run has been handed out. */

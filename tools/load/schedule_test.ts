@@ -70,8 +70,8 @@ Deno.test("whatever the polling times, every order is taken once, in order, and 
         if (to < schedule.total) assert.ok(schedule.dueAt(to) > now);
         expected = to;
       }
-      schedule.take(Infinity);
-      assert.equal(schedule.taken, schedule.total);
+      assert.equal(schedule.take(Infinity).to, schedule.total);
+      assert.equal(schedule.finished, true);
     },
   ));
 });

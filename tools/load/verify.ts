@@ -2,6 +2,9 @@
  * After a run: does the database hold every acknowledged order exactly once,
  * with the content that was sent? The ledger keeps only (id, index) pairs;
  * the content is rebuilt from the index by the run's {@linkcode OrderGenerator}.
+ * The exactly-once comparison itself is `tools/ledger.ts`, shared with the
+ * soak and the reliability tests; this module adds what only the load tool
+ * can check (content, invalid messages stored, completion).
  *
  * `verifyOrders` is pure (rows in, findings out); `verifyDatabase` reads the
  * rows from a SQLite file, read-only, optionally waiting first until no
@@ -11,26 +14,44 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import type { OrderGenerator } from "./orders.ts";
+import {
+  exactlyOnce,
+  ExactlyOnceCheck,
+  IdCollector,
+  type IdList,
+  type LedgerComparison,
+  listIds,
+} from "../ledger.ts";
+
+export { type IdList, MAX_LISTED_IDS } from "../ledger.ts";
 
 /**
  * The acknowledged orders of a run: id from the `ok` reply, and the index of
- * the message it answered. Two growable typed arrays, 16 bytes per order.
+ * the message it answered (two growable typed arrays, 16 bytes per order);
+ * and how many messages were sent (indices `0` to `sent - 1`).
  *
  * @example
  * ```ts
  * const ledger = new Ledger();
+ * ledger.markSent(0);
  * ledger.add(101, 0);
- * ledger.size; // 1
+ * [...ledger.entries()]; // [[0, 101]]
  * ```
  */
 export class Ledger {
   #ids = new Float64Array(1024);
   #indices = new Float64Array(1024);
   #size = 0;
+  #sent = 0;
 
-  /** Acknowledged orders recorded. */
-  get size(): number {
-    return this.#size;
+  /** Messages sent: indices below this were written (or meant to be) to the server. */
+  get sent(): number {
+    return this.#sent;
+  }
+
+  /** Records that message `index` was handed to a connection. */
+  markSent(index: number): void {
+    if (index >= this.#sent) this.#sent = index + 1;
   }
 
   /** Records that message `index` was acknowledged with `id`. */
@@ -48,9 +69,9 @@ export class Ledger {
     this.#size++;
   }
 
-  /** Every (id, index) pair, in the order recorded. */
-  *entries(): IterableIterator<[id: number, index: number]> {
-    for (let i = 0; i < this.#size; i++) yield [this.#ids[i]!, this.#indices[i]!];
+  /** Every (index, id) pair, in the order recorded. */
+  *entries(): IterableIterator<[index: number, id: number]> {
+    for (let i = 0; i < this.#size; i++) yield [this.#indices[i]!, this.#ids[i]!];
   }
 }
 
@@ -65,49 +86,20 @@ export interface StoredOrder {
   fecha_fin: string | null;
 }
 
-/** Ids with a problem: how many, and the first few. */
-export interface IdList {
-  count: number;
-  ids: number[];
-}
-
-/** Most ids listed per kind of problem; the count is always complete. */
-export const MAX_LISTED_IDS = 20;
-
-/** What verification found. */
-export interface Verification {
-  /** Orders the server acknowledged in this run. */
-  acknowledged: number;
-  /** Rows of this run found in the database. */
-  stored: number;
-  /** Acknowledged ids missing from the database. */
-  lost: IdList;
-  /** Extra rows holding an order that is already stored under another id. */
-  duplicated: IdList;
+/**
+ * What verification found: the exactly-once comparison (lost, duplicated,
+ * misfiled, invented, and rows stored without a reply received), plus the
+ * load tool's own checks.
+ */
+export interface Verification extends LedgerComparison {
   /** Acknowledged ids whose row differs from what was sent. */
   altered: IdList;
   /** Rows holding a message that should have been rejected. */
   invalidStored: IdList;
-  /** Rows of valid orders whose `ok` never arrived (the connection failed after the commit). */
-  unacknowledged: number;
   /** With `requireDone`: acknowledged ids not `listo`. */
   notDone?: IdList;
   /** Latest `fecha_fin` of an acknowledged order that is `listo`, epoch ms. */
   lastFinishedAt?: number;
-}
-
-class IdCollector {
-  count = 0;
-  readonly ids: number[] = [];
-
-  add(id: number) {
-    this.count++;
-    if (this.ids.length < MAX_LISTED_IDS) this.ids.push(id);
-  }
-
-  toJSON(): IdList {
-    return { count: this.count, ids: [...this.ids].sort((a, b) => a - b) };
-  }
 }
 
 /**
@@ -117,6 +109,7 @@ class IdCollector {
  * ```ts
  * const orders = new OrderGenerator("ab12");
  * const ledger = new Ledger();
+ * ledger.markSent(0);
  * ledger.add(1, 0);
  * const { cliente, productos, direccion } = orders.content(0);
  * const rows = [{ id: 1, cliente, productos: JSON.stringify(productos), direccion,
@@ -130,54 +123,29 @@ export function verifyOrders(
   orders: OrderGenerator,
   options: { requireDone?: boolean } = {},
 ): Verification {
-  const indexById = new Map<number, number>();
-  const acknowledgedIndices = new Set<number>();
-  for (const [id, index] of ledger.entries()) {
-    indexById.set(id, index);
-    acknowledgedIndices.add(index);
-  }
-  const found = new Set<number>();
-  const seenIndices = new Set<number>();
-  const duplicated = new IdCollector();
+  const check = new ExactlyOnceCheck(ledger.entries(), (index) => index < ledger.sent);
   const altered = new IdCollector();
   const invalidStored = new IdCollector();
   const notDone = new IdCollector();
-  let stored = 0;
-  let unacknowledged = 0;
   let lastFinishedAt: number | undefined;
 
   for (const row of rows) {
     const index = orders.indexOf(row.cliente);
-    if (index === undefined) continue;
-    stored++;
+    if (index === undefined) continue; // another run's row, or someone else's
     if (orders.kind(index) !== "valido") invalidStored.add(row.id);
-    const expectedIndex = indexById.get(row.id);
-    if (expectedIndex !== undefined) {
-      found.add(row.id);
-      if (expectedIndex !== index || !sameContent(row, orders, index)) altered.add(row.id);
-      else if (row.estado === "listo" && row.fecha_fin !== null) {
-        const fin = Date.parse(row.fecha_fin);
-        if (lastFinishedAt === undefined || fin > lastFinishedAt) lastFinishedAt = fin;
-      }
-      if (options.requireDone && row.estado !== "listo") notDone.add(row.id);
-    } else if (acknowledgedIndices.has(index) || seenIndices.has(index)) {
-      duplicated.add(row.id);
-    } else {
-      unacknowledged++;
+    if (check.add(row.id, index) !== "acknowledged") continue;
+    if (!sameContent(row, orders, index)) altered.add(row.id);
+    else if (row.estado === "listo" && row.fecha_fin !== null) {
+      const fin = Date.parse(row.fecha_fin);
+      if (lastFinishedAt === undefined || fin > lastFinishedAt) lastFinishedAt = fin;
     }
-    seenIndices.add(index);
+    if (options.requireDone && row.estado !== "listo") notDone.add(row.id);
   }
 
-  const lost = new IdCollector();
-  for (const id of indexById.keys()) if (!found.has(id)) lost.add(id);
   return {
-    acknowledged: ledger.size,
-    stored,
-    lost: lost.toJSON(),
-    duplicated: duplicated.toJSON(),
+    ...check.result(),
     altered: altered.toJSON(),
     invalidStored: invalidStored.toJSON(),
-    unacknowledged,
     ...(options.requireDone ? { notDone: notDone.toJSON() } : {}),
     ...(lastFinishedAt !== undefined ? { lastFinishedAt } : {}),
   };
@@ -198,15 +166,8 @@ function sameContent(row: StoredOrder, orders: OrderGenerator, index: number): b
 
 /** Whether every problem count is zero (and, if checked, every order is `listo`). */
 export function verificationPassed(verification: Verification): boolean {
-  return verification.lost.count === 0 && verification.duplicated.count === 0 &&
-    verification.altered.count === 0 && verification.invalidStored.count === 0 &&
-    (verification.notDone?.count ?? 0) === 0;
-}
-
-function listIds(list: IdList): string {
-  if (list.count === 0) return "0";
-  const more = list.count > list.ids.length ? ", …" : "";
-  return `${list.count} (${list.ids.map((id) => `#${id}`).join(", ")}${more})`;
+  return exactlyOnce(verification) && verification.altered.count === 0 &&
+    verification.invalidStored.count === 0 && (verification.notDone?.count ?? 0) === 0;
 }
 
 /**
@@ -225,6 +186,12 @@ export function renderVerification(verification: Verification): string {
       ? ` (${verification.unacknowledged} guardados sin confirmación recibida)`
       : ""),
   ];
+  if (verification.misfiled.count > 0) {
+    lines.push(`  ids confirmados que guardan otro pedido: ${listIds(verification.misfiled)}`);
+  }
+  if (verification.invented.count > 0) {
+    lines.push(`  pedidos nunca enviados: ${listIds(verification.invented)}`);
+  }
   if (verification.altered.count > 0) {
     lines.push(`  contenido distinto del enviado: ${listIds(verification.altered)}`);
   }

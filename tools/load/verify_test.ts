@@ -29,8 +29,10 @@ function row(id: number, index: number, estado = "listo"): StoredOrder {
 /** Valid indices only (with bad = 0.25, every fourth message is invalid). */
 const valid = Array.from({ length: 40 }, (_, i) => i).filter((i) => orders.kind(i) === "valido");
 
+/** A ledger of a run that sent the first 40 messages and got these acknowledgements. */
 function ledgerOf(pairs: [id: number, index: number][]): Ledger {
   const ledger = new Ledger();
+  ledger.markSent(39);
   for (const [id, index] of pairs) ledger.add(id, index);
   return ledger;
 }
@@ -42,7 +44,15 @@ Deno.test("a database holding every acknowledged order once, as sent, passes", (
   });
   assert.equal(result.acknowledged, pairs.length);
   assert.equal(result.stored, pairs.length);
-  for (const list of [result.lost, result.duplicated, result.altered, result.invalidStored]) {
+  const lists = [
+    result.lost,
+    result.duplicated,
+    result.misfiled,
+    result.invented,
+    result.altered,
+    result.invalidStored,
+  ];
+  for (const list of lists) {
     assert.deepEqual(list, { count: 0, ids: [] });
   }
   assert.deepEqual(result.notDone, { count: 0, ids: [] });
@@ -78,14 +88,29 @@ Deno.test("an unacknowledged order stored once is neither lost nor duplicated", 
   assert.ok(verificationPassed(result));
 });
 
-Deno.test("a row that differs from what was sent, or holds another order, is altered", () => {
+Deno.test("a row that differs from what was sent is altered; one holding another order is misfiled", () => {
   const changed = { ...row(1, valid[0]!), direccion: "otra" };
   const products = { ...row(2, valid[1]!), productos: '["pan","otro"]' };
   const swapped = row(3, valid[3]!);
   const ledger = ledgerOf([[1, valid[0]!], [2, valid[1]!], [3, valid[2]!]]);
   const result = verifyOrders(ledger, [changed, products, swapped], orders);
-  assert.deepEqual(result.altered, { count: 3, ids: [1, 2, 3] });
+  assert.deepEqual(result.altered, { count: 2, ids: [1, 2] });
+  assert.deepEqual(result.misfiled, { count: 1, ids: [3] });
   assert.equal(result.lost.count, 0);
+  assert.equal(verificationPassed(result), false);
+  assert.match(renderVerification(result), /ids confirmados que guardan otro pedido: 1 \(#3\)/);
+});
+
+Deno.test("a row of this run for a message never sent is invented", () => {
+  const ledger = new Ledger();
+  ledger.markSent(valid[0]!);
+  ledger.add(1, valid[0]!);
+  const unsent = valid.find((index) => index > valid[0]!)!;
+  const result = verifyOrders(ledger, [row(1, valid[0]!), row(2, unsent)], orders);
+  assert.deepEqual(result.invented, { count: 1, ids: [2] });
+  assert.equal(result.unacknowledged, 0);
+  assert.equal(verificationPassed(result), false);
+  assert.match(renderVerification(result), /pedidos nunca enviados: 1 \(#2\)/);
 });
 
 Deno.test("an invalid message that reached the database is reported", () => {
@@ -120,7 +145,7 @@ Deno.test("rows of other runs and other clients are ignored", () => {
 Deno.test("long lists of ids are cut, but their counts are complete", () => {
   const ledger = new Ledger();
   for (let id = 1; id <= 5000; id++) ledger.add(id, valid[0]!);
-  assert.equal(ledger.size, 5000);
+  assert.equal([...ledger.entries()].length, 5000);
   const result = verifyOrders(ledger, [], orders);
   assert.equal(result.lost.count, 5000);
   assert.equal(result.lost.ids.length, MAX_LISTED_IDS);

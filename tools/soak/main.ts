@@ -23,23 +23,27 @@ import { DatabaseSync } from "node:sqlite";
 import { z } from "zod";
 import {
   type FlagSpec,
+  HELP_FLAG,
   integerFlag,
-  parseFlags,
+  parseCommand,
   runMain,
   usage,
   UsageError,
-  validateFlags,
 } from "../../lib/util/cli.ts";
 import { parseServerArgs } from "../../lib/server/config.ts";
 import { startServer } from "../../lib/server/server.ts";
-import { memoryTrend, type SoakLedger, verifyLedger } from "./verify.ts";
+import { memoryTrend, soakFailures, type SoakLedger, verifyLedger } from "./verify.ts";
+import { listIds } from "../ledger.ts";
+import { permissionSet } from "../permissions.ts";
+import { processUsage } from "../proc.ts";
 import { renderReport } from "../../lib/stats/report.ts";
 import { seededRandom } from "../../lib/util/random.ts";
+import { writeAll } from "../../lib/util/net.ts";
+import { LineReader } from "../../lib/wire/lines.ts";
 
 const PROGRAM = "pedidos-soak";
 const ROOT = new URL("../../", import.meta.url);
 const SOAK_WORKER = new URL("./worker.ts", import.meta.url);
-const PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write"];
 
 const FLAGS: readonly FlagSpec[] = [
   {
@@ -68,7 +72,7 @@ const FLAGS: readonly FlagSpec[] = [
     type: "boolean",
     description: "usa server.ts tal cual, sin fallos de worker provocados",
   },
-  { name: "help", type: "boolean", short: "h", description: "muestra esta ayuda" },
+  HELP_FLAG,
 ];
 
 const flagsSchema = z.object({
@@ -129,44 +133,46 @@ const FAULT_PREFIXES = ["lanza:", "lanza-async:", "tarda:", "cierra:", "otro-id:
 // ---------------------------------------------------------------------------
 // Small plumbing
 
+/** The soak reports memory in MiB, as memoryTrend does. */
+const MB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** A line-oriented connection with a read deadline. */
 class Line {
   readonly conn: Deno.TcpConn;
-  #buffer = "";
-  readonly #chunk = new Uint8Array(64 * 1024);
+  readonly #lines: LineReader;
 
   constructor(conn: Deno.TcpConn) {
     this.conn = conn;
+    this.#lines = new LineReader(conn);
   }
 
   async write(text: string | Uint8Array): Promise<void> {
-    const bytes = typeof text === "string" ? encoder.encode(text) : text;
-    let written = 0;
-    while (written < bytes.length) written += await this.conn.write(bytes.subarray(written));
+    await writeAll(this.conn, typeof text === "string" ? encoder.encode(text) : text);
   }
 
-  /** The next line parsed as JSON; null if the server closed or said nothing for `timeoutMs`. */
+  /**
+   * The next line parsed as JSON (`{ ilegible }` if it is not JSON); null if
+   * the server closed or said nothing for `timeoutMs`.
+   */
   async read(timeoutMs = 30_000): Promise<Record<string, unknown> | null> {
     const timer = setTimeout(() => this.close(), timeoutMs);
+    let line: string | null;
     try {
-      while (!this.#buffer.includes("\n")) {
-        const count = await this.conn.read(this.#chunk);
-        if (count === null) return null;
-        this.#buffer += decoder.decode(this.#chunk.subarray(0, count), { stream: true });
-      }
+      line = await this.#lines.readLine();
     } catch {
       return null;
     } finally {
       clearTimeout(timer);
     }
-    const index = this.#buffer.indexOf("\n");
-    const line = this.#buffer.slice(0, index);
-    this.#buffer = this.#buffer.slice(index + 1);
-    return JSON.parse(line);
+    if (line === null) return null;
+    try {
+      return JSON.parse(line);
+    } catch {
+      // Not JSON (or cut by a close): the callers report it as a wrong answer.
+      return { ilegible: line };
+    }
   }
 
   close() {
@@ -176,14 +182,6 @@ class Line {
       // Already closed.
     }
   }
-}
-
-function processUsage(pid: number): { rssKb: number; fds: number } {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const rssKb = Number(status.match(/^VmRSS:\s+(\d+)/m)?.[1] ?? 0);
-  let fds = 0;
-  for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) fds++;
-  return { rssKb, fds };
 }
 
 function readDb<T>(db: string, sql: string): T[] {
@@ -433,7 +431,8 @@ export async function runSoak(options: SoakOptions): Promise<number> {
     ? [new URL("tools/soak/main.ts", ROOT).pathname, "servir"]
     : [new URL("server.ts", ROOT).pathname];
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...PERMISSIONS, ...entry, ...serverFlags(db)],
+    // The server's own permissions, also for `servir` mode: the soak tests what is deployed.
+    args: ["run", ...permissionSet("server"), ...entry, ...serverFlags(db)],
     cwd: ROOT.pathname,
     stdin: "null",
     stdout: "piped",
@@ -470,7 +469,7 @@ export async function runSoak(options: SoakOptions): Promise<number> {
     );
     print(
       `${PROGRAM}: base: RSS ${
-        (baseline.rssKb / 1024).toFixed(1)
+        (baseline.rssBytes / MB).toFixed(1)
       } MB, ${baseline.fds} descriptores`,
     );
 
@@ -485,7 +484,7 @@ export async function runSoak(options: SoakOptions): Promise<number> {
     const progressEvery = Math.max(5_000, Math.min(30_000, options.minutes * 60_000 / 12));
     const sample = () => {
       const usage = processUsage(pid);
-      rss.push(usage.rssKb);
+      if (Number.isFinite(usage.rssBytes)) rss.push(usage.rssBytes / 1024);
       peakFds = Math.max(peakFds, usage.fds);
       return usage;
     };
@@ -498,7 +497,7 @@ export async function runSoak(options: SoakOptions): Promise<number> {
         `[${String(Math.round((Date.now() - started) / 1000)).padStart(5)} s] ` +
           `confirmados ${load.ledger.acked.size} · respuestas ok ${ok} · errores ${rejected} · ` +
           `fallos provocados ${load.counters.faultsSent} · desconexiones ${load.counters.disconnects} · ` +
-          `RSS ${(usage.rssKb / 1024).toFixed(1)} MB · fds ${usage.fds}`,
+          `RSS ${(usage.rssBytes / MB).toFixed(1)} MB · fds ${usage.fds}`,
       );
     }, progressEvery);
     await Promise.all(clients);
@@ -523,7 +522,7 @@ export async function runSoak(options: SoakOptions): Promise<number> {
       await sleep(250);
       final = processUsage(pid);
     }
-    rss.push(final.rssKb);
+    if (Number.isFinite(final.rssBytes)) rss.push(final.rssBytes / 1024);
 
     child.kill("SIGTERM");
     const status = await child.status;
@@ -540,9 +539,16 @@ export async function runSoak(options: SoakOptions): Promise<number> {
     const faultyStored = rows.filter((row) => load.ledger.faulty.has(row.cliente)).length;
     const codes = [...load.counters.replies].sort(([a], [b]) => a.localeCompare(b))
       .map(([k, v]) => `${k} ${v}`).join(", ");
-    const passed = verdict.lost === 0 && verdict.duplicated === 0 && verdict.invented === 0 &&
-      verdict.wrongState === 0 && unfinished === 0 && integrity === "ok" && status.code === 0 &&
-      memory.flat && fdsBack && load.counters.wrong.length === 0;
+    const failures = soakFailures({
+      ledger: verdict,
+      unfinished,
+      integrity,
+      serverExit: status.code,
+      memory,
+      descriptorsBack: fdsBack,
+      wrongAnswers: load.counters.wrong.length,
+    });
+    const passed = failures.length === 0;
 
     print("");
     print(
@@ -559,21 +565,21 @@ export async function runSoak(options: SoakOptions): Promise<number> {
     print(`  respuestas incorrectas: ${load.counters.wrong.length}`);
     for (const wrong of load.counters.wrong) print(`    ${wrong}`);
     print(
-      `  perdidos ${verdict.lost}, duplicados ${verdict.duplicated}, inventados ${verdict.invented}, ` +
-        `en estado incorrecto ${verdict.wrongState}, sin terminar ${unfinished}`,
+      `  perdidos ${listIds(verdict.lost)}, duplicados ${listIds(verdict.duplicated)}, ` +
+        `mal archivados ${listIds(verdict.misfiled)}, inventados ${listIds(verdict.invented)}, ` +
+        `en estado incorrecto ${listIds(verdict.wrongState)}, sin terminar ${unfinished}`,
     );
-    for (const example of verdict.examples) print(`    ${example}`);
     print(
-      `  memoria residente: inicio ${memory.startMb} MB, final ${memory.endMb} MB, máximo ${memory.peakMb} MB ` +
-        `(${memory.flat ? "plana" : "CRECE"})`,
+      `  memoria residente (${memory.samples} muestras): inicio ${memory.startMb} MB, ` +
+        `final ${memory.endMb} MB, máximo ${memory.peakMb} MB (${memory.flat ? "plana" : "CRECE"})`,
     );
     print(
       `  descriptores: base ${baseline.fds}, máximo ${peakFds}, final ${final.fds} ` +
         `(${fdsBack ? "vuelven a la base" : "NO vuelven a la base"})`,
     );
     print(`  integridad: ${integrity}; salida del servidor: ${status.code}`);
-    print(`lost: ${verdict.lost}, duplicated: ${verdict.duplicated}`);
-    print(passed ? "RESULTADO: correcto" : "RESULTADO: FALLO");
+    print(`lost: ${verdict.lost.count}, duplicated: ${verdict.duplicated.count}`);
+    print(passed ? "RESULTADO: correcto" : `RESULTADO: FALLO (${failures.join("; ")})`);
     if (!passed) print(`últimas líneas del servidor:\n${stderrTail.join("\n")}\n${stdout}`);
     return passed ? 0 : 1;
   } finally {
@@ -604,8 +610,8 @@ async function serve(args: string[]): Promise<number> {
 
 async function main(args: string[]): Promise<number> {
   if (args[0] === "servir") return await serve(args.slice(1));
-  const { values } = parseFlags(args, FLAGS);
-  if (values.help) {
+  const flags = parseCommand(args, FLAGS, flagsSchema);
+  if (!flags) {
     console.log(usage(
       `${PROGRAM} [opciones]`,
       "Soak acotado del servidor de pedidos: carga mixta válida e inválida con desconexiones y fallos de worker; comprueba que no se pierde ni se duplica ningún pedido confirmado, que la memoria queda plana y que los descriptores vuelven a la base.",
@@ -614,8 +620,6 @@ async function main(args: string[]): Promise<number> {
     ));
     return 0;
   }
-  const { help: _help, ...rest } = values;
-  const flags = validateFlags(flagsSchema, rest);
   return await runSoak({
     minutes: flags.minutes ?? 2,
     connections: flags.connections ?? 8,

@@ -1,102 +1,100 @@
 /**
  * The soak's verdict, pure: the database's rows checked against what the
- * load learned (which orders were acknowledged, which were meant to fail),
- * and whether memory stayed flat. No I/O; `tools/soak/main.ts` does the rest.
+ * load learned (the exactly-once comparison of `tools/ledger.ts`, with the
+ * orders meant to fail expected `fallido`), and whether memory stayed flat.
+ * No I/O; `tools/soak/main.ts` does the rest.
  *
  * @module
  */
+import { compareTags, exactlyOnce, type TagComparison, type TagLedger } from "../ledger.ts";
 
 /** What the load sent and was told. Tags are unique `cliente` values. */
-export interface SoakLedger {
-  /** Every tag written to a socket, acknowledged or not. */
-  sent: Set<string>;
-  /** Acknowledged orders: tag → id. */
-  acked: Map<string, number>;
+export interface SoakLedger extends TagLedger {
   /** Tags of orders that make the worker fail on purpose (they must end `fallido`). */
   faulty: Set<string>;
 }
 
-/** One stored order, as the verdict needs it. */
-export interface SoakRow {
-  id: number;
-  cliente: string;
-  estado: string;
-}
-
-/** How the database compares with the ledger; every count but `stored` must be 0. */
-export interface SoakVerdict {
-  /** Rows stored for tags of this run. */
-  stored: number;
-  /** Acknowledged orders missing from the database (or stored under another id). */
-  lost: number;
-  /** Tags stored more than once. */
-  duplicated: number;
-  /** Rows whose tag was never sent. */
-  invented: number;
-  /** Rows not in their expected final state (`listo`, or `fallido` for faulty orders). */
-  wrongState: number;
-  /** A few examples of what went wrong, for the report. */
-  examples: string[];
-}
-
 /**
- * Checks the exactly-once contract: every acknowledged order stored once
- * under its id, nothing stored that was not sent, every stored order in its
- * final state (`listo`, or `fallido` for the faulty ones).
+ * Checks the exactly-once contract (nothing lost, duplicated, misfiled or
+ * invented) and that every stored order reached its final state: `listo`,
+ * or `fallido` for the faulty ones.
  *
  * @example
  * ```ts
  * const ledger = { sent: new Set(["a"]), acked: new Map([["a", 1]]), faulty: new Set<string>() };
- * verifyLedger([{ id: 1, cliente: "a", estado: "listo" }], ledger).lost; // 0
+ * verifyLedger([{ id: 1, cliente: "a", estado: "listo" }], ledger).lost.count; // 0
  * ```
  */
-export function verifyLedger(rows: Iterable<SoakRow>, ledger: SoakLedger): SoakVerdict {
-  const verdict: SoakVerdict = {
-    stored: 0,
-    lost: 0,
-    duplicated: 0,
-    invented: 0,
-    wrongState: 0,
-    examples: [],
-  };
-  const note = (text: string) => {
-    if (verdict.examples.length < 10) verdict.examples.push(text);
-  };
-  const byTag = new Map<string, SoakRow>();
-  for (const row of rows) {
-    verdict.stored++;
-    if (byTag.has(row.cliente)) {
-      verdict.duplicated++;
-      note(`duplicado: ${row.cliente} (#${byTag.get(row.cliente)!.id} y #${row.id})`);
-      continue;
-    }
-    byTag.set(row.cliente, row);
-    if (!ledger.sent.has(row.cliente)) {
-      verdict.invented++;
-      note(`inventado: #${row.id} ${row.cliente}`);
-    }
-    const expected = ledger.faulty.has(row.cliente) ? "fallido" : "listo";
-    if (row.estado !== expected) {
-      verdict.wrongState++;
-      note(`#${row.id} ${row.cliente}: ${row.estado}, se esperaba ${expected}`);
-    }
-  }
-  for (const [tag, id] of ledger.acked) {
-    const row = byTag.get(tag);
-    if (!row || row.id !== id) {
-      verdict.lost++;
-      note(`perdido: ${tag} (#${id})`);
-    }
-  }
-  return verdict;
+export function verifyLedger(
+  rows: Iterable<{ id: number; cliente: string; estado: string }>,
+  ledger: SoakLedger,
+): TagComparison {
+  return compareTags(rows, ledger, (tag) => ledger.faulty.has(tag) ? "fallido" : "listo");
 }
+
+/** Everything a soak run learned that its verdict depends on. */
+export interface SoakFacts {
+  /** The database compared with the ledger ({@linkcode verifyLedger}). */
+  ledger: TagComparison;
+  /** Orders still `en cola` or `en proceso` after the wait for completion. */
+  unfinished: number;
+  /** `PRAGMA integrity_check`: "ok" when intact. */
+  integrity: string;
+  /** The server's exit code after SIGTERM. */
+  serverExit: number;
+  memory: MemoryTrend;
+  /** Whether the open descriptors came back to the baseline. */
+  descriptorsBack: boolean;
+  /** Replies that contradicted the protocol. */
+  wrongAnswers: number;
+}
+
+/**
+ * Why a soak run failed, one line per failed check; empty when it passed.
+ * A run that acknowledged nothing, or sampled no memory, proves nothing and
+ * fails too.
+ *
+ * @example
+ * ```ts
+ * soakFailures({ ...facts, unfinished: 2 }); // ["2 pedidos sin terminar"]
+ * ```
+ */
+export function soakFailures(facts: SoakFacts): string[] {
+  const { ledger, memory } = facts;
+  const failures: string[] = [];
+  if (ledger.acknowledged === 0) {
+    failures.push("ningún pedido confirmado: la carga no comprobó nada");
+  }
+  if (!exactlyOnce(ledger)) failures.push("pedidos perdidos, duplicados o inventados");
+  if (ledger.wrongState.count > 0) {
+    failures.push(`${ledger.wrongState.count} pedidos en un estado final incorrecto`);
+  }
+  if (facts.unfinished > 0) failures.push(`${facts.unfinished} pedidos sin terminar`);
+  if (facts.integrity !== "ok") failures.push(`integridad de la base: ${facts.integrity}`);
+  if (facts.serverExit !== 0) failures.push(`el servidor salió con ${facts.serverExit}`);
+  if (memory.samples < MIN_MEMORY_SAMPLES) {
+    failures.push(`${memory.samples} muestras de memoria: no bastan para juzgar la tendencia`);
+  } else if (!memory.flat) failures.push("la memoria residente crece");
+  if (!facts.descriptorsBack) failures.push("los descriptores no vuelven a la base");
+  if (facts.wrongAnswers > 0) failures.push(`${facts.wrongAnswers} respuestas incorrectas`);
+  return failures;
+}
+
+/** Fewest memory samples a trend is judged on: a start and an end. */
+export const MIN_MEMORY_SAMPLES = 2;
 
 /** Resident-memory samples summarised: start (after warm-up), end, peak, and whether flat. */
 export interface MemoryTrend {
+  /** Samples taken (the warm-up one included). */
+  samples: number;
   startMb: number;
   endMb: number;
   peakMb: number;
-  /** The last quarter's median is within 25 % (plus 16 MB of slack) of the first quarter's. */
+  /**
+   * The last quarter's median is within 25 % (plus 16 MB of slack) of the
+   * first quarter's; false with fewer than {@linkcode MIN_MEMORY_SAMPLES}
+   * samples, where nothing shows that memory stayed flat.
+   */
   flat: boolean;
 }
 
@@ -107,21 +105,30 @@ export interface MemoryTrend {
  * @example
  * ```ts
  * memoryTrend([40_000, 60_000, 61_000, 60_500, 61_200]).flat; // true
+ * memoryTrend([]).flat; // false: nothing was sampled
  * ```
  */
 export function memoryTrend(samplesKb: readonly number[]): MemoryTrend {
+  if (samplesKb.length < MIN_MEMORY_SAMPLES) {
+    const only = samplesKb.length ? megabytes(samplesKb[0]!) : NaN;
+    return { samples: samplesKb.length, startMb: only, endMb: only, peakMb: only, flat: false };
+  }
   const samples = samplesKb.length > 4 ? samplesKb.slice(1) : [...samplesKb];
-  if (samples.length === 0) return { startMb: 0, endMb: 0, peakMb: 0, flat: true };
   const quarter = Math.max(1, Math.floor(samples.length / 4));
   const first = median(samples.slice(0, quarter));
   const last = median(samples.slice(-quarter));
-  const mb = (kb: number) => Math.round(kb / 102.4) / 10;
   return {
-    startMb: mb(first),
-    endMb: mb(last),
-    peakMb: mb(Math.max(...samples)),
+    samples: samplesKb.length,
+    startMb: megabytes(first),
+    endMb: megabytes(last),
+    peakMb: megabytes(Math.max(...samples)),
     flat: last <= first * 1.25 + 16 * 1024,
   };
+}
+
+/** Kilobytes as megabytes with one decimal. */
+function megabytes(kb: number): number {
+  return Math.round(kb / 102.4) / 10;
 }
 
 function median(values: readonly number[]): number {

@@ -1,5 +1,27 @@
 import assert from "node:assert/strict";
-import { memoryTrend, type SoakLedger, verifyLedger } from "./verify.ts";
+import {
+  memoryTrend,
+  type SoakFacts,
+  soakFailures,
+  type SoakLedger,
+  verifyLedger,
+} from "./verify.ts";
+
+const steady = [50_000, 80_000, 81_000, 80_500, 81_500, 80_800, 81_000, 80_900];
+
+/** The facts of a run that passed every check, with some replaced. */
+function facts(overrides: Partial<SoakFacts> = {}): SoakFacts {
+  return {
+    ledger: verifyLedger([{ id: 1, cliente: "a", estado: "listo" }], ledger([["a", 1]])),
+    unfinished: 0,
+    integrity: "ok",
+    serverExit: 0,
+    memory: memoryTrend(steady),
+    descriptorsBack: true,
+    wrongAnswers: 0,
+    ...overrides,
+  };
+}
 
 function ledger(
   acked: [string, number][],
@@ -13,7 +35,7 @@ function ledger(
   };
 }
 
-Deno.test("verifyLedger() finds nothing wrong when every acknowledged order is stored once and finished", () => {
+Deno.test("verifyLedger() passes when every acknowledged order is stored once and finished", () => {
   const verdict = verifyLedger(
     [
       { id: 1, cliente: "a", estado: "listo" },
@@ -22,40 +44,83 @@ Deno.test("verifyLedger() finds nothing wrong when every acknowledged order is s
     ],
     ledger([["a", 1], ["b", 2], ["x", 3]], ["unacked"], ["x"]),
   );
-  assert.deepEqual(verdict, {
-    stored: 3,
-    lost: 0,
-    duplicated: 0,
-    invented: 0,
-    wrongState: 0,
-    examples: [],
-  });
+  assert.equal(verdict.stored, 3);
+  assert.equal(verdict.wrongState.count, 0);
+  assert.deepEqual(soakFailures(facts({ ledger: verdict })), []);
 });
 
-Deno.test("verifyLedger() counts lost, duplicated, invented and unfinished orders", () => {
+Deno.test("verifyLedger() fails on lost, duplicated, invented and unfinished orders", () => {
   const verdict = verifyLedger(
     [
       { id: 1, cliente: "a", estado: "listo" },
-      { id: 2, cliente: "a", estado: "listo" },
+      { id: 5, cliente: "a", estado: "listo" },
       { id: 3, cliente: "ghost", estado: "listo" },
       { id: 4, cliente: "c", estado: "en cola" },
-      { id: 9, cliente: "d", estado: "listo" },
     ],
-    ledger([["a", 1], ["b", 2], ["c", 4], ["d", 5]]),
+    ledger([["a", 1], ["b", 2], ["c", 4]]),
   );
-  assert.equal(verdict.lost, 2, "b is missing and d is stored under another id");
-  assert.equal(verdict.duplicated, 1);
-  assert.equal(verdict.invented, 1);
-  assert.equal(verdict.wrongState, 1);
-  assert.equal(verdict.examples.length, 5);
+  assert.deepEqual(verdict.lost, { count: 1, ids: [2] });
+  assert.deepEqual(verdict.duplicated, { count: 1, ids: [5] });
+  assert.deepEqual(verdict.invented, { count: 1, ids: [3] });
+  assert.deepEqual(verdict.wrongState, { count: 1, ids: [4] });
+  assert.deepEqual(soakFailures(facts({ ledger: verdict })), [
+    "pedidos perdidos, duplicados o inventados",
+    "1 pedidos en un estado final incorrecto",
+  ]);
+});
+
+Deno.test("verifyLedger() expects a faulty order fallido, and fails one that ended listo", () => {
+  const rows = [{ id: 1, cliente: "lanza:a", estado: "listo" }];
+  const verdict = verifyLedger(rows, ledger([["lanza:a", 1]], [], ["lanza:a"]));
+  assert.deepEqual(verdict.wrongState, { count: 1, ids: [1] });
 });
 
 Deno.test("memoryTrend() calls steady memory flat and steady growth not flat", () => {
-  assert.equal(
-    memoryTrend([50_000, 80_000, 81_000, 80_500, 81_500, 80_800, 81_000, 80_900]).flat,
-    true,
-  );
+  assert.equal(memoryTrend(steady).flat, true);
+  assert.equal(memoryTrend(steady).samples, 8);
   const growing = Array.from({ length: 12 }, (_, i) => 80_000 + i * 20_000);
   assert.equal(memoryTrend(growing).flat, false);
-  assert.deepEqual(memoryTrend([]), { startMb: 0, endMb: 0, peakMb: 0, flat: true });
+});
+
+Deno.test("memoryTrend() never calls memory flat without a start and an end to compare", () => {
+  assert.equal(memoryTrend([]).flat, false);
+  assert.equal(memoryTrend([]).samples, 0);
+  assert.equal(memoryTrend([81_920]).flat, false);
+  assert.equal(memoryTrend([81_920]).startMb, 80);
+  assert.equal(memoryTrend([81_920, 81_920]).flat, true);
+});
+
+Deno.test("a soak that acknowledged nothing fails, though nothing was lost", () => {
+  const empty = verifyLedger([], { sent: new Set(["a"]), acked: new Map(), faulty: new Set() });
+  assert.equal(empty.lost.count, 0);
+  assert.deepEqual(soakFailures(facts({ ledger: empty })), [
+    "ningún pedido confirmado: la carga no comprobó nada",
+  ]);
+});
+
+Deno.test("a soak that sampled no memory fails; one whose memory grows fails differently", () => {
+  assert.deepEqual(soakFailures(facts({ memory: memoryTrend([]) })), [
+    "0 muestras de memoria: no bastan para juzgar la tendencia",
+  ]);
+  const growing = Array.from({ length: 12 }, (_, i) => 80_000 + i * 20_000);
+  assert.deepEqual(soakFailures(facts({ memory: memoryTrend(growing) })), [
+    "la memoria residente crece",
+  ]);
+});
+
+Deno.test("every other check names itself when it fails", () => {
+  const failures = soakFailures(facts({
+    unfinished: 3,
+    integrity: "*** in database main ***",
+    serverExit: 1,
+    descriptorsBack: false,
+    wrongAnswers: 2,
+  }));
+  assert.deepEqual(failures, [
+    "3 pedidos sin terminar",
+    "integridad de la base: *** in database main ***",
+    "el servidor salió con 1",
+    "los descriptores no vuelven a la base",
+    "2 respuestas incorrectas",
+  ]);
 });

@@ -1,0 +1,106 @@
+/**
+ * What one bench run measures, as plain values: the plan (how much of each
+ * measure), the fixed shapes of the load, and the {@linkcode Measurements}
+ * the tables and the explanations are computed from. No I/O.
+ *
+ * @module
+ */
+import type { ProfileSummary } from "./profile.ts";
+
+/** What one bench run measures, and how much of it. */
+export interface BenchPlan {
+  out: string;
+  quick: boolean;
+  profile: boolean;
+  /** Orders in the pipelined admission runs (real server). */
+  pipelineOrders: number;
+  /** Orders in the pipelined ceiling run (trivial server, much faster). */
+  ceilingOrders: number;
+  /** Orders in the one-connection-per-order runs. */
+  connectionOrders: number;
+  /** Seconds of the open-loop run. */
+  openLoopSeconds: number;
+  cpuOrders: number;
+  warmOrders: number;
+  longOrders: number;
+  idleConnections: number;
+}
+
+/** Pipelined runs: 4 connections × 64 in flight. */
+export const PIPE = { concurrency: 4, depth: 64 } as const;
+/** One connection per order: 32 at once. */
+export const CONN = { concurrency: 32 } as const;
+/** Parallel efficiency, as the issue states it: 600 orders of 50 ms on 6 workers. */
+export const PARALLEL = { orders: 600, workMs: 50, workers: 6 } as const;
+/** Milliseconds of `--work-mode cpu` work per order in the scaling runs. */
+export const CPU_WORK_MS = 20;
+/** The long memory run is split in this many equal segments. */
+export const LONG_SEGMENTS = 4;
+
+/** CPU used during one measurement, in cores (1 = one core busy the whole time). */
+export interface CpuUse {
+  /** The server's main thread (JavaScript, SQLite, sockets). */
+  serverMain: number;
+  /** The server's worker threads (the orders' processing). */
+  serverWorkers: number;
+  /** Every thread of the server: main, workers, V8 helpers, I/O pool. */
+  server: number;
+  /** The load tool (the bench process). */
+  load: number;
+  /** Everything else running on the machine meanwhile. */
+  others: number;
+}
+
+/** A load run's throughput and latency. */
+export interface Throughput {
+  acceptedPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/** One CPU-scaling run: `--work-mode cpu` with `workers` workers, until every order was done. */
+export interface ScalingRun {
+  workers: number;
+  /** From the first send to the last `fecha_fin`. */
+  makespanMs: number;
+  /** Cores' worth of CPU the worker threads received over the makespan. */
+  workerCores: number;
+  cpu: CpuUse;
+}
+
+/** Every figure of one bench run. */
+export interface Measurements {
+  plan: BenchPlan;
+  /** Logical processors of the machine. */
+  cores: number;
+  /** The trivial server, pipelined and one connection per order. */
+  ceilingPipe: Throughput;
+  ceilingConn: Throughput;
+  /** Durable pipelined admission, with the CPU while sending. */
+  admission: Throughput & { cpu: CpuUse };
+  /** The same orders until the last one is `listo`, in orders per second. */
+  endToEndPerSecond: number;
+  /** The open-loop run at `rate` orders per second. */
+  openLoop: Throughput & { rate: number };
+  /** One connection per order, with the CPU while sending. */
+  perConnection: Throughput & { cpu: CpuUse };
+  /** Sleep work on {@linkcode PARALLEL}.workers workers: measured and ideal makespan. */
+  parallel: { makespanMs: number; idealMs: number; cpu: CpuUse };
+  /** CPU scaling, the one-worker run first. */
+  scaling: ScalingRun[];
+  /** Resident memory before and after opening `connections` idle connections, bytes. */
+  idle: { connections: number; beforeBytes: number; afterBytes: number };
+  /** The long run: readings after warm-up and after each segment (each after a full GC). */
+  long: {
+    orders: number;
+    rssBytes: number[];
+    heapBytes: number[];
+    peakBytes: number;
+    accepted: number;
+    lost: number;
+    duplicated: number;
+  };
+  /** Main-thread profiles of short repetitions (absent with --skip-profile). */
+  profiles: { pipeline?: ProfileSummary; connection?: ProfileSummary };
+}
