@@ -12,7 +12,7 @@ import { runMain, usage } from "./lib/util/cli.ts";
 import { parseServerArgs, SERVER_FLAGS } from "./lib/server/config.ts";
 import { startServer } from "./lib/server/server.ts";
 import { renderReport, snapshotFromRows } from "./lib/stats/stats.ts";
-import { openReadOnlyStore } from "./lib/store/sqlite.ts";
+import { openStore } from "./lib/store/open.ts";
 import { versionLine } from "./lib/util/version.ts";
 
 export { type RunningServer, startServer } from "./lib/server/server.ts";
@@ -44,11 +44,11 @@ async function main(args: string[]): Promise<number> {
       console.log(versionLine(PROGRAM));
       return 0;
     case "stats": {
-      const store = openReadOnlyStore(command.db);
+      const reader = await openStore(command.db, { readOnly: true });
       try {
-        console.log(renderReport(snapshotFromRows(store.rows())));
+        console.log(renderReport(await snapshotFromRows(reader.statsRows())));
       } finally {
-        store.close();
+        await reader.close();
       }
       return 0;
     }

@@ -14,7 +14,7 @@ import {
 } from "../util/cli.ts";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "../wire/framing.ts";
 import type { LogLevel } from "../util/log.ts";
-import type { SyncMode } from "../store/sqlite.ts";
+import type { SyncMode } from "../store/types.ts";
 import type { WorkMode } from "../orders/work.ts";
 
 /** Everything `startServer` needs to know. */

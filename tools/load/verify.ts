@@ -4,12 +4,14 @@
  * the content is rebuilt from the index by the run's {@linkcode OrderGenerator}.
  *
  * `verifyOrders` is pure (rows in, findings out); `verifyDatabase` reads the
- * rows from a SQLite file, read-only, optionally waiting first until no
- * order of the run is `en cola` or `en proceso`.
+ * rows through the store's read side (any backend `--db` can name),
+ * optionally waiting first until no order of the run is `en cola` or
+ * `en proceso`.
  *
  * @module
  */
-import { DatabaseSync } from "node:sqlite";
+import { openStore } from "../../lib/store/open.ts";
+import type { OrderReader } from "../../lib/store/types.ts";
 import type { OrderGenerator } from "./orders.ts";
 
 /**
@@ -54,12 +56,11 @@ export class Ledger {
   }
 }
 
-/** One row of the `pedidos` table, as verification reads it. */
+/** A stored order, as verification reads it. */
 export interface StoredOrder {
   id: number;
   cliente: string;
-  /** JSON text, as stored. */
-  productos: string;
+  productos: readonly string[];
   direccion: string;
   estado: string;
   fecha_fin: string | null;
@@ -119,8 +120,7 @@ class IdCollector {
  * const ledger = new Ledger();
  * ledger.add(1, 0);
  * const { cliente, productos, direccion } = orders.content(0);
- * const rows = [{ id: 1, cliente, productos: JSON.stringify(productos), direccion,
- *   estado: "listo", fecha_fin: null }];
+ * const rows = [{ id: 1, cliente, productos, direccion, estado: "listo", fecha_fin: null }];
  * verifyOrders(ledger, rows, orders, { requireDone: true }).lost.count; // 0
  * ```
  */
@@ -130,70 +130,85 @@ export function verifyOrders(
   orders: OrderGenerator,
   options: { requireDone?: boolean } = {},
 ): Verification {
-  const indexById = new Map<number, number>();
-  const acknowledgedIndices = new Set<number>();
-  for (const [id, index] of ledger.entries()) {
-    indexById.set(id, index);
-    acknowledgedIndices.add(index);
-  }
-  const found = new Set<number>();
-  const seenIndices = new Set<number>();
-  const duplicated = new IdCollector();
-  const altered = new IdCollector();
-  const invalidStored = new IdCollector();
-  const notDone = new IdCollector();
-  let stored = 0;
-  let unacknowledged = 0;
-  let lastFinishedAt: number | undefined;
+  const verifier = new Verifier(ledger, orders, options.requireDone ?? false);
+  for (const row of rows) verifier.add(row);
+  return verifier.result();
+}
 
-  for (const row of rows) {
-    const index = orders.indexOf(row.cliente);
-    if (index === undefined) continue;
-    stored++;
-    if (orders.kind(index) !== "valido") invalidStored.add(row.id);
-    const expectedIndex = indexById.get(row.id);
-    if (expectedIndex !== undefined) {
-      found.add(row.id);
-      if (expectedIndex !== index || !sameContent(row, orders, index)) altered.add(row.id);
-      else if (row.estado === "listo" && row.fecha_fin !== null) {
-        const fin = Date.parse(row.fecha_fin);
-        if (lastFinishedAt === undefined || fin > lastFinishedAt) lastFinishedAt = fin;
-      }
-      if (options.requireDone && row.estado !== "listo") notDone.add(row.id);
-    } else if (acknowledgedIndices.has(index) || seenIndices.has(index)) {
-      duplicated.add(row.id);
-    } else {
-      unacknowledged++;
+/** The comparison of {@linkcode verifyOrders}, fed one row at a time. */
+class Verifier {
+  readonly #ledger: Ledger;
+  readonly #orders: OrderGenerator;
+  readonly #requireDone: boolean;
+  readonly #indexById = new Map<number, number>();
+  readonly #acknowledgedIndices = new Set<number>();
+  readonly #found = new Set<number>();
+  readonly #seenIndices = new Set<number>();
+  readonly #duplicated = new IdCollector();
+  readonly #altered = new IdCollector();
+  readonly #invalidStored = new IdCollector();
+  readonly #notDone = new IdCollector();
+  #stored = 0;
+  #unacknowledged = 0;
+  #lastFinishedAt: number | undefined;
+
+  constructor(ledger: Ledger, orders: OrderGenerator, requireDone: boolean) {
+    this.#ledger = ledger;
+    this.#orders = orders;
+    this.#requireDone = requireDone;
+    for (const [id, index] of ledger.entries()) {
+      this.#indexById.set(id, index);
+      this.#acknowledgedIndices.add(index);
     }
-    seenIndices.add(index);
   }
 
-  const lost = new IdCollector();
-  for (const id of indexById.keys()) if (!found.has(id)) lost.add(id);
-  return {
-    acknowledged: ledger.size,
-    stored,
-    lost: lost.toJSON(),
-    duplicated: duplicated.toJSON(),
-    altered: altered.toJSON(),
-    invalidStored: invalidStored.toJSON(),
-    unacknowledged,
-    ...(options.requireDone ? { notDone: notDone.toJSON() } : {}),
-    ...(lastFinishedAt !== undefined ? { lastFinishedAt } : {}),
-  };
+  add(row: StoredOrder) {
+    const index = this.#orders.indexOf(row.cliente);
+    if (index === undefined) return;
+    this.#stored++;
+    if (this.#orders.kind(index) !== "valido") this.#invalidStored.add(row.id);
+    const expectedIndex = this.#indexById.get(row.id);
+    if (expectedIndex !== undefined) {
+      this.#found.add(row.id);
+      if (expectedIndex !== index || !sameContent(row, this.#orders, index)) {
+        this.#altered.add(row.id);
+      } else if (row.estado === "listo" && row.fecha_fin !== null) {
+        const fin = Date.parse(row.fecha_fin);
+        if (this.#lastFinishedAt === undefined || fin > this.#lastFinishedAt) {
+          this.#lastFinishedAt = fin;
+        }
+      }
+      if (this.#requireDone && row.estado !== "listo") this.#notDone.add(row.id);
+    } else if (this.#acknowledgedIndices.has(index) || this.#seenIndices.has(index)) {
+      this.#duplicated.add(row.id);
+    } else {
+      this.#unacknowledged++;
+    }
+    this.#seenIndices.add(index);
+  }
+
+  result(): Verification {
+    const lost = new IdCollector();
+    for (const id of this.#indexById.keys()) if (!this.#found.has(id)) lost.add(id);
+    return {
+      acknowledged: this.#ledger.size,
+      stored: this.#stored,
+      lost: lost.toJSON(),
+      duplicated: this.#duplicated.toJSON(),
+      altered: this.#altered.toJSON(),
+      invalidStored: this.#invalidStored.toJSON(),
+      unacknowledged: this.#unacknowledged,
+      ...(this.#requireDone ? { notDone: this.#notDone.toJSON() } : {}),
+      ...(this.#lastFinishedAt !== undefined ? { lastFinishedAt: this.#lastFinishedAt } : {}),
+    };
+  }
 }
 
 function sameContent(row: StoredOrder, orders: OrderGenerator, index: number): boolean {
   const expected = orders.content(index);
   if (row.cliente !== expected.cliente || row.direccion !== expected.direccion) return false;
-  let productos: unknown;
-  try {
-    productos = JSON.parse(row.productos);
-  } catch {
-    return false;
-  }
-  return Array.isArray(productos) && productos.length === expected.productos.length &&
-    productos.every((product, k) => product === expected.productos[k]);
+  return row.productos.length === expected.productos.length &&
+    row.productos.every((product, k) => product === expected.productos[k]);
 }
 
 /** Whether every problem count is zero (and, if checked, every order is `listo`). */
@@ -248,42 +263,42 @@ export interface VerifyDatabaseOptions {
 }
 
 /**
- * Verifies a database file against a run's ledger. Opens the file read-only,
- * so it can run while the server is still writing.
+ * Verifies a database against a run's ledger, through the store's read
+ * side, so it can run while the server is still writing.
  *
- * @throws {Error} if the file cannot be opened or has no `pedidos` table
+ * @throws {Error} if the store cannot be opened or holds no orders table
  */
 export async function verifyDatabase(
-  path: string,
+  target: string,
   ledger: Ledger,
   orders: OrderGenerator,
   options: VerifyDatabaseOptions = {},
 ): Promise<Verification> {
+  const run = { clientePrefix: orders.clientPrefix };
   if (options.waitDone) {
     const deadline = Date.now() + (options.waitMs ?? 60_000);
     while (true) {
-      const unfinished = withDatabase(path, (db) =>
-        (db.prepare(
-          "SELECT count(*) AS n FROM pedidos WHERE cliente LIKE ? AND estado IN ('en cola', 'en proceso')",
-        ).get(orders.likePattern) as { n: number }).n);
+      const unfinished = await withReader(
+        target,
+        (reader) => reader.count({ ...run, estados: ["en cola", "en proceso"] }),
+      );
       options.onWait?.(unfinished);
       if (unfinished === 0 || Date.now() >= deadline) break;
       await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 100));
     }
   }
-  return withDatabase(path, (db) => {
-    const rows = db.prepare(
-      "SELECT id, cliente, productos, direccion, estado, fecha_fin FROM pedidos WHERE cliente LIKE ?",
-    ).iterate(orders.likePattern) as Iterable<StoredOrder>;
-    return verifyOrders(ledger, rows, orders, { requireDone: options.waitDone ?? false });
+  return withReader(target, async (reader) => {
+    const verifier = new Verifier(ledger, orders, options.waitDone ?? false);
+    for await (const row of reader.orders(run)) verifier.add(row);
+    return verifier.result();
   });
 }
 
-function withDatabase<T>(path: string, use: (db: DatabaseSync) => T): T {
-  const db = new DatabaseSync(path, { readOnly: true });
+async function withReader<T>(target: string, use: (reader: OrderReader) => Promise<T>): Promise<T> {
+  const reader = await openStore(target, { readOnly: true });
   try {
-    return use(db);
+    return await use(reader);
   } finally {
-    db.close();
+    await reader.close();
   }
 }
