@@ -8,8 +8,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { DatabaseSync } from "node:sqlite";
-import { queryDb, ROOT, SERVER_PERMISSIONS, tempDir } from "./helpers.ts";
+import { countOrders, readOrders, ROOT, SERVER_PERMISSIONS, tempDir } from "./helpers.ts";
+import type { StoredOrder } from "../lib/store/types.ts";
 
 /** Resolves after `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
@@ -146,31 +146,14 @@ export class LineReader {
 // ---------------------------------------------------------------------------
 // Checking the database against the ledger
 
-/** One stored order, as the checks need it. */
-export interface StoredOrder {
-  id: number;
-  cliente: string;
-  estado: string;
-  intentos: number;
-}
-
-/** Orders whose `cliente` starts with `prefix`. */
-export function storedOrders(db: string, prefix: string): StoredOrder[] {
-  return queryDb<StoredOrder>(
-    db,
-    "SELECT id, cliente, estado, intentos FROM pedidos WHERE substr(cliente, 1, ?) = ? ORDER BY id",
-    prefix.length,
-    prefix,
-  );
+/** Orders whose `cliente` starts with `prefix`, by id. */
+export function storedOrders(db: string, prefix: string): Promise<StoredOrder[]> {
+  return readOrders(db, { clientePrefix: prefix });
 }
 
 /** Counts of orders not yet in a final state. */
-export function unfinishedCount(db: string): number {
-  const [row] = queryDb<{ n: number }>(
-    db,
-    "SELECT count(*) AS n FROM pedidos WHERE estado IN ('en cola', 'en proceso')",
-  );
-  return row?.n ?? 0;
+export function unfinishedCount(db: string): Promise<number> {
+  return countOrders(db, { estados: ["en cola", "en proceso"] });
 }
 
 /**
@@ -183,13 +166,13 @@ export function unfinishedCount(db: string): number {
  *   processed once, like the others).
  * Returns the number of rows stored without an acknowledgement.
  */
-export function assertExactlyOnce(
+export async function assertExactlyOnce(
   db: string,
   prefix: string,
   ledger: Ledger,
   context: string,
-): number {
-  const rows = storedOrders(db, prefix);
+): Promise<number> {
+  const rows = await storedOrders(db, prefix);
   const byTag = new Map<string, StoredOrder>();
   for (const row of rows) {
     assert.ok(!byTag.has(row.cliente), `${context}: ${row.cliente} stored twice`);
@@ -203,17 +186,6 @@ export function assertExactlyOnce(
     assert.equal(row.id, id, `${context}: acknowledged ${tag} stored under another id`);
   }
   return rows.length - ledger.acked.size;
-}
-
-/** `PRAGMA integrity_check` on a closed database file: "ok" when intact. */
-export function integrityCheck(db: string): string {
-  const handle = new DatabaseSync(db, { readOnly: true });
-  try {
-    const rows = handle.prepare("PRAGMA integrity_check").all() as { integrity_check: string }[];
-    return rows.map((row) => row.integrity_check).join("; ");
-  } finally {
-    handle.close();
-  }
 }
 
 // ---------------------------------------------------------------------------
