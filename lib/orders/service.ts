@@ -25,6 +25,8 @@ import type { Inserted, NewOrder, OrderStore, OrderUpdate } from "../store/types
 export interface OrderListener {
   /** False once the connection is gone; the notice is then dropped. */
   readonly open: boolean;
+  /** Whether this listener still needs order `id`'s notice: not told yet, not already watching. */
+  wants(id: number): boolean;
   /** Called when the listener is registered for an unfinished order. */
   watch(id: number): void;
   notify(event: FinishedEvent): void;
@@ -98,7 +100,7 @@ export class OrderService {
   readonly #stats = new ProcessingStats();
   /** The permit of every order admitted or recovered and not yet finished. */
   readonly #permits = new Map<number, Permit>();
-  readonly #listeners = new Map<number, OrderListener[]>();
+  readonly #listeners = new Map<number, Set<OrderListener>>();
   /** Idempotency keys whose first order is still being committed or looked up. */
   readonly #keysInFlight = new Map<string, Promise<Reply>>();
   /** Final states written but not yet followed by their permit release and notice. */
@@ -240,8 +242,8 @@ export class OrderService {
       return this.#duplicate(id, listener);
     }
     this.#permits.set(id, permit);
-    if (listener) {
-      this.#listeners.set(id, [...(this.#listeners.get(id) ?? []), listener]);
+    if (listener?.wants(id)) {
+      this.#listeners.set(id, new Set([listener]));
       listener.watch(id);
     }
     this.#stats.recordAdmitted();
@@ -257,14 +259,16 @@ export class OrderService {
 
   /**
    * The reply to an order resent under a known key. A listener follows the
-   * original order: registered if it is still unfinished, told at once if
-   * it already ended.
+   * original order, once: registered if it is still unfinished, told at once
+   * if it already ended.
    */
   #duplicate(id: number, listener: OrderListener | undefined): Reply | Promise<Reply> {
     const reply = accepted(id, true);
-    if (!listener) return reply;
+    if (!listener?.wants(id)) return reply;
     if (this.#permits.has(id)) {
-      this.#listeners.set(id, [...(this.#listeners.get(id) ?? []), listener]);
+      let listeners = this.#listeners.get(id);
+      if (!listeners) this.#listeners.set(id, listeners = new Set());
+      listeners.add(listener);
       listener.watch(id);
       return reply;
     }

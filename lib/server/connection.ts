@@ -1,6 +1,6 @@
 /**
  * One client connection: greeting, framing, answering in request order,
- * completion notices, and the limits that keep one bad client from costing
+ * completion notices (one per order), and the limits that keep one bad client from costing
  * anyone else anything (message size, idle time, stalled readers).
  *
  * @module
@@ -34,6 +34,12 @@ export interface ConnectionOptions {
  */
 const MIN_READ_BUFFER_BYTES = 4 * 1024;
 const MAX_READ_BUFFER_BYTES = 64 * 1024;
+/**
+ * Orders whose notice a connection remembers having sent, so that resending
+ * one does not bring its notice again; past this many, the oldest are
+ * forgotten and memory stays bounded however long the connection lives.
+ */
+const TOLD_MEMORY = 4096;
 const encoder = new TextEncoder();
 
 /**
@@ -53,7 +59,10 @@ export class Connection implements OrderListener {
   #writes: Promise<void> = Promise.resolve();
   #writeStartedAt: number | undefined;
   #lastMessageAt = Date.now();
+  /** Orders whose notice this connection waits for. */
   #watching = new Set<number>();
+  /** Orders whose notice was sent, oldest first (at most `TOLD_MEMORY`). */
+  #told = new Set<number>();
   /** Set while replies to a read are being prepared; see `notify`. */
   #heldEvents: string[] | undefined;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
@@ -68,11 +77,18 @@ export class Connection implements OrderListener {
     return this.#open;
   }
 
+  wants(id: number): boolean {
+    return !this.#watching.has(id) && !this.#told.has(id);
+  }
+
   watch(id: number): void {
     this.#watching.add(id);
   }
 
   notify(event: FinishedEvent): void {
+    if (this.#told.has(event.id)) return;
+    this.#told.add(event.id);
+    if (this.#told.size > TOLD_MEMORY) this.#told.delete(this.#told.values().next().value!);
     this.#watching.delete(event.id);
     this.#lastMessageAt = Date.now();
     // An event for an order whose reply is still being prepared waits for
