@@ -1,11 +1,12 @@
 /**
- * One client connection: greeting, framing, answering in request order,
- * completion notices (one per order), and the limits that keep one bad client from costing
+ * One client connection: greeting, framing, answering in request order (as
+ * if each request ran after the one before it), completion notices (one per
+ * order), and the limits that keep one bad client from costing
  * anyone else anything (message size, idle time, stalled readers).
  *
  * @module
  */
-import { type FrameErrorCode, MessageFramer } from "../wire/framing.ts";
+import { type Frame, type FrameErrorCode, MessageFramer } from "../wire/framing.ts";
 import type { RequestContext } from "./handlers.ts";
 import { formatAddress } from "./listen.ts";
 import type { Logger } from "../util/log.ts";
@@ -21,6 +22,8 @@ export interface ConnectionOptions {
   /** The greeting line, built when the client connects. */
   greeting: () => string;
   handle: (message: Record<string, unknown>, context: RequestContext) => Reply | Promise<Reply>;
+  /** Whether a message only reads (see `isRead` in `handlers.ts`). */
+  isRead: (message: Record<string, unknown>) => boolean;
   /** Counts a message rejected before it reached a handler. */
   onFrameError: (codigo: FrameErrorCode) => void;
   log: Logger;
@@ -147,12 +150,8 @@ export class Connection implements OrderListener {
       if (frames.length === 0) continue;
       this.#lastMessageAt = Date.now();
       this.#heldEvents = [];
-      const replies = frames.map((frame) => {
-        if (frame.tipo === "mensaje") return this.#answer(frame.valor, context);
-        this.#options.onFrameError(frame.codigo);
-        return failure(frame.codigo, frame.detalle);
-      });
-      const lines = (await Promise.all(replies)).map(encodeLine).join("");
+      const replies = await this.#answerInOrder(frames, context);
+      const lines = replies.map(encodeLine).join("");
       const events = this.#heldEvents.join("");
       this.#heldEvents = undefined;
       this.#send(lines + events);
@@ -161,6 +160,30 @@ export class Connection implements OrderListener {
       await this.#writes;
       if (framer.closed) return;
     }
+  }
+
+  /**
+   * Answers a read's frames as if one request ran after the other. Writes
+   * start at once, one after another, and share the group commit; a read
+   * waits until every request before it is answered, and the request after
+   * a read waits for the read. So a pipelined `estado` sees the order sent
+   * just before it, and not the one sent just after.
+   */
+  async #answerInOrder(frames: readonly Frame[], context: RequestContext): Promise<Reply[]> {
+    const replies: (Reply | Promise<Reply>)[] = [];
+    let afterRead = false;
+    for (const frame of frames) {
+      if (frame.tipo !== "mensaje") {
+        this.#options.onFrameError(frame.codigo);
+        replies.push(failure(frame.codigo, frame.detalle));
+        continue;
+      }
+      const read = this.#options.isRead(frame.valor);
+      if ((read || afterRead) && replies.length > 0) await Promise.all(replies);
+      replies.push(this.#answer(frame.valor, context));
+      afterRead = read;
+    }
+    return Promise.all(replies);
   }
 
   async #answer(message: Record<string, unknown>, context: RequestContext): Promise<Reply> {

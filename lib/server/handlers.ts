@@ -1,6 +1,8 @@
 /**
  * Request handlers, one per `tipo`: each validates, asks the order service,
- * and returns the reply. No I/O of their own and no SQL.
+ * and returns the reply. No I/O of their own and no SQL. Each `tipo` is
+ * also known as a read or a write, so that a connection can run pipelined
+ * requests as if one after another (see {@linkcode isRead}).
  *
  * @module
  */
@@ -30,6 +32,24 @@ const HANDLERS: { [T in Request["tipo"]]: Handler<T> } = {
     estadisticas: service.snapshot(),
   }),
 };
+
+/** The `tipo`s that only read: what they answer depends on every write before them. */
+const READS: ReadonlySet<unknown> = new Set<Request["tipo"]>(["estado", "estadisticas"]);
+
+/**
+ * Whether a message only reads. A read must not start before the writes
+ * sent ahead of it on its connection are answered, nor a later write before
+ * the read is. A message without `tipo` is an order, a write.
+ *
+ * @example
+ * ```ts
+ * isRead({ tipo: "estado", id: 1 }); // true
+ * isRead({ cliente: "Ana", productos: ["pan"], direccion: "Calle 1" }); // false
+ * ```
+ */
+export function isRead(message: Record<string, unknown>): boolean {
+  return READS.has(message.tipo);
+}
 
 /**
  * Answers one decoded message. Invalid requests are counted as rejections

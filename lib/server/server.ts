@@ -8,7 +8,7 @@
  */
 import type { ServerConfig } from "./config.ts";
 import { Connection } from "./connection.ts";
-import { handleMessage } from "./handlers.ts";
+import { handleMessage, isRead } from "./handlers.ts";
 import { bindListeners, formatAddress } from "./listen.ts";
 import { createLogger, type Logger } from "../util/log.ts";
 import { OrderService, type ShutdownSummary } from "../orders/service.ts";
@@ -117,6 +117,7 @@ export async function startServer(
     greeting: () => encodeLine(greeting(service.capacity, VERSION)),
     handle: (message: Record<string, unknown>, context: Parameters<typeof handleMessage>[1]) =>
       handleMessage(message, context, service),
+    isRead,
     onFrameError: (codigo: string) => service.recordRejected(codigo),
     log,
   };
