@@ -10,6 +10,12 @@ import type { OrderListener, OrderService } from "../orders/service.ts";
 import { failure, type Reply } from "../wire/protocol.ts";
 import { parseRequest, type Request } from "../wire/schema.ts";
 
+/** What the handlers ask of the order service. */
+export type RequestService = Pick<
+  OrderService,
+  "submit" | "status" | "snapshot" | "recordRejected"
+>;
+
 /** Per-connection facts a handler may need. */
 export interface RequestContext {
   /** Where to send completion notices, for orders that ask for them. */
@@ -19,7 +25,7 @@ export interface RequestContext {
 type Handler<T extends Request["tipo"]> = (
   request: Extract<Request, { tipo: T }>,
   context: RequestContext,
-  service: OrderService,
+  service: RequestService,
 ) => Reply | Promise<Reply>;
 
 const HANDLERS: { [T in Request["tipo"]]: Handler<T> } = {
@@ -58,7 +64,7 @@ export function isRead(message: Record<string, unknown>): boolean {
 export function handleMessage(
   message: Record<string, unknown>,
   context: RequestContext,
-  service: OrderService,
+  service: RequestService,
 ): Reply | Promise<Reply> {
   const validation = parseRequest(message);
   if (!validation.ok) {
