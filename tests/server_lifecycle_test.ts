@@ -8,7 +8,15 @@
 import assert from "node:assert/strict";
 import { DEFAULTS } from "../lib/server/config.ts";
 import { createLogger } from "../lib/util/log.ts";
-import { order, spawnServer, startTestServer, tempDir, TestClient, waitFor } from "./helpers.ts";
+import {
+  order,
+  SERVER_PERMISSIONS,
+  spawnServer,
+  startTestServer,
+  tempDir,
+  TestClient,
+  waitFor,
+} from "./helpers.ts";
 import { sqliteExec } from "./sqlite_helpers.ts";
 import {
   lines,
@@ -105,6 +113,17 @@ Deno.test("stats --db prints the report of a database, also while a server is us
   assert.equal(stopped.code, 0, stopped.stderr);
   assert.match(stopped.stdout, /Pedidos: 3 recibidos · 3 listos/);
   assert.equal((await rows(t.db)).length, 3, "stats changed nothing");
+});
+
+Deno.test("--db postgres://… is refused for now with one line and exit code 1, serving or stats", async () => {
+  const url = "postgres://pedidos@127.0.0.1:5432/pedidos";
+  for (const args of [["--db", url, "--port", "0"], ["stats", "--db", url]]) {
+    const { code, stdout, stderr } = await runServerCli(args, SERVER_PERMISSIONS);
+    assert.equal(code, 1, stderr);
+    assert.equal(stdout, "");
+    assert.equal(lines(stderr).length, 1, stderr);
+    assert.match(stderr, /^pedidos-server: error: PostgreSQL todavía no está soportado/);
+  }
 });
 
 Deno.test("stats --db of a missing database is a one-line error and exit code 1", async () => {
