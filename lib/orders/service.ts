@@ -214,7 +214,8 @@ export class OrderService {
     if (clave !== undefined) {
       // Reserved before anything is awaited: a resend arriving meanwhile waits for this reply.
       this.#keysInFlight.set(clave, reply);
-      reply.finally(() => this.#keysInFlight.delete(clave));
+      const release = () => this.#keysInFlight.delete(clave);
+      reply.then(release, release);
     }
     return reply;
   }

@@ -352,6 +352,16 @@ Deno.test("the same key arriving while its lookup is in flight is looked up once
   assert.deepEqual(replies.map((reply) => reply.ok && reply.id), [9, 9]);
 });
 
+Deno.test("a key lookup that fails rejects its request (answered interno upstream) and frees the key", async () => {
+  const { service, store } = setup(1);
+  service.submit(ORDER);
+  store.findIdByKey = () => Promise.reject(new Error("base de datos caída"));
+  await assert.rejects(service.submit({ ...ORDER, clave: "k" }), /caída/);
+  store.findIdByKey = () => Promise.resolve(undefined);
+  const again = await service.submit({ ...ORDER, clave: "k" });
+  assert.equal(!again.ok && again.codigo, "limite");
+});
+
 Deno.test("a permit is released only after the final state commits, and only once", async () => {
   const { service, committer, pool, releases } = setup(1);
   const reply = service.submit(ORDER);
