@@ -163,11 +163,12 @@ export class Connection implements OrderListener {
   }
 
   /**
-   * Answers a read's frames as if one request ran after the other. Writes
-   * start at once, one after another, and share the group commit; a read
-   * waits until every request before it is answered, and the request after
-   * a read waits for the read. So a pipelined `estado` sees the order sent
-   * just before it, and not the one sent just after.
+   * Answers the frames of one socket read as if one request ran after the
+   * other. Writes start at once, one after another, and share the group
+   * commit; a read request waits until every request before it is
+   * answered, and the request after a read waits for the read. So a
+   * pipelined `estado` sees the order sent just before it, and not the one
+   * sent just after.
    */
   async #answerInOrder(frames: readonly Frame[], context: RequestContext): Promise<Reply[]> {
     const replies: (Reply | Promise<Reply>)[] = [];
