@@ -243,7 +243,7 @@ Deno.test("a second server on the same port exits with a one-line error while th
   assert.equal((await client.request(order())).ok, true);
 });
 
-Deno.test("a file that is not a database, or a newer schema, stops start-up with a one-line error", async () => {
+Deno.test("a file that is not a database, or a newer schema (SQLite), stops start-up with a one-line error", async () => {
   await using dir = await tempDir();
   const garbage = `${dir.path}/texto.db`;
   await Deno.writeTextFile(garbage, "esto no es una base de datos SQLite\n".repeat(200));
