@@ -90,11 +90,11 @@ export interface OrderFilter {
  * for writing or one opened read-only next to a running server.
  */
 export interface OrderReader {
-  /** The matching orders, by id. Rows are fetched a page at a time. */
+  /** The matching orders, by id, streamed rather than held all at once. */
   orders(filter?: OrderFilter): AsyncIterable<StoredOrder>;
   /** How many orders match. */
   count(filter?: OrderFilter): Promise<number>;
-  /** Every order, by id, as statistics need it. Rows are fetched a page at a time. */
+  /** Every order, by id, as statistics need it, streamed. */
   statsRows(): AsyncIterable<OrderRow>;
   /** Releases the connection (and, for a writer, its lock). Safe to call twice. */
   close(): Promise<void>;
