@@ -13,7 +13,7 @@ import { parseServerArgs, SERVER_FLAGS } from "./lib/server/config.ts";
 import { startServer } from "./lib/server/server.ts";
 import { snapshotFromRows } from "./lib/stats/replay.ts";
 import { renderReport } from "./lib/stats/report.ts";
-import { openReadOnlyStore } from "./lib/store/sqlite.ts";
+import { openStore } from "./lib/store/open.ts";
 import { versionLine } from "./lib/util/version.ts";
 
 export { type RunningServer, startServer } from "./lib/server/server.ts";
@@ -45,11 +45,11 @@ async function main(args: string[]): Promise<number> {
       console.log(versionLine(PROGRAM));
       return 0;
     case "stats": {
-      const store = openReadOnlyStore(command.db);
+      const reader = await openStore(command.db, { readOnly: true });
       try {
-        console.log(renderReport(snapshotFromRows(store.rows())));
+        console.log(renderReport(await snapshotFromRows(reader.statsRows())));
       } finally {
-        store.close();
+        await reader.close();
       }
       return 0;
     }

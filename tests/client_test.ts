@@ -12,7 +12,8 @@ import { type ClientIO, runClient } from "../client.ts";
 import { CLIENT_FLAGS } from "../lib/client/config.ts";
 import { EXIT } from "../lib/client/errors.ts";
 import { TEXTOS } from "../lib/wire/protocol.ts";
-import { LOOPBACKS, order, queryDb, ROOT, startTestServer, TestClient } from "./helpers.ts";
+import { LOOPBACKS, order, readOrders, ROOT, startTestServer, TestClient } from "./helpers.ts";
+import type { StoredOrder } from "../lib/store/types.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -46,13 +47,9 @@ async function client(args: string[], options: RunOptions = {}): Promise<RunResu
 
 const ANA = ["--cliente", "Ana", "--productos", "pan,leche", "--direccion", "Calle Falsa 123"];
 
-function count(db: string, where = "1 = 1", ...params: string[]): number {
-  return queryDb<{ n: number }>(
-    db,
-    `SELECT count(*) AS n FROM pedidos WHERE ${where}`,
-    ...params,
-  )[0]!
-    .n;
+/** How many stored orders pass `check` (all of them by default). */
+async function count(db: string, check: (stored: StoredOrder) => boolean = () => true) {
+  return (await readOrders(db)).filter(check).length;
 }
 
 /** A port nobody listens on (bound and released at once). */
@@ -89,7 +86,7 @@ for (const host of [...LOOPBACKS, "[::1]"]) {
     assert.equal(result.code, EXIT.ok, result.stderr);
     assert.equal(result.stdout, "✅ Pedido encolado #1\n");
     assert.equal(result.stderr, "");
-    assert.equal(count(t.db, "cliente = 'Ana' AND clave IS NOT NULL"), 1);
+    assert.equal(await count(t.db, (o) => o.cliente === "Ana" && o.clave !== null), 1);
   });
 }
 
@@ -179,7 +176,7 @@ Deno.test("--json prints the reply with its idempotency key, the one the databas
   assert.equal(reply.ok, true);
   assert.equal(reply.id, 1);
   assert.match(reply.clave, /^[0-9a-f-]{36}$/);
-  assert.equal(count(t.db, "clave = ?", reply.clave), 1);
+  assert.equal(await count(t.db, (o) => o.clave === reply.clave), 1);
 });
 
 Deno.test("an invalid order is reported before any connection is made: exit 2", async () => {
@@ -224,12 +221,11 @@ Deno.test("missing fields are asked at a terminal with the seed's prompts", asyn
     "Nombre del cliente: Productos (separados por coma): Dirección de entrega: ",
   );
   assert.equal(result.stdout, "✅ Pedido encolado #1\n");
-  const [row] = queryDb(t.db, "SELECT cliente, productos, direccion FROM pedidos");
-  assert.deepEqual({ ...row }, {
-    cliente: "Bea",
-    productos: '["sal","azúcar"]',
-    direccion: "Avenida 9",
-  });
+  const [stored] = await readOrders(t.db);
+  assert.deepEqual(
+    { cliente: stored?.cliente, productos: stored?.productos, direccion: stored?.direccion },
+    { cliente: "Bea", productos: ["sal", "azúcar"], direccion: "Avenida 9" },
+  );
 });
 
 const scriptAvailable = await new Deno.Command("script", { args: ["--version"], stdout: "null" })
@@ -260,7 +256,10 @@ Deno.test({
     assert.match(text, /Productos \(separados por coma\): /);
     assert.match(text, /Dirección de entrega: /);
     assert.match(text, /✅ Pedido encolado #1/);
-    assert.equal(count(t.db, "cliente = 'Ana' AND direccion = 'Calle Falsa 123'"), 1);
+    assert.equal(
+      await count(t.db, (o) => o.cliente === "Ana" && o.direccion === "Calle Falsa 123"),
+      1,
+    );
   },
 });
 
@@ -292,7 +291,7 @@ Deno.test("a batch file gets one result per order and a summary; a rejection mak
         "",
       ].join("\n"),
     );
-    assert.equal(count(t.db), 2);
+    assert.equal(await count(t.db), 2);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -314,7 +313,7 @@ Deno.test("a batch from stdin keeps its keys, so sending it twice stores each or
   assert.deepEqual(lines[2], {
     resumen: { pedidos: 2, aceptados: 2, duplicados: 2, rechazados: {}, sin_respuesta: 0 },
   });
-  assert.equal(count(t.db), 2);
+  assert.equal(await count(t.db), 2);
 });
 
 Deno.test("a batch with an invalid line sends nothing and exits 2, naming every bad line", async () => {
@@ -325,7 +324,7 @@ Deno.test("a batch with an invalid line sends nothing and exits 2, naming every 
   assert.match(result.stderr, /^pedidos-client: error: stdin, línea 2: productos debe tener/m);
   assert.match(result.stderr, /^pedidos-client: error: stdin, línea 3: JSON inválido/m);
   assert.match(result.stderr, /2 líneas inválidas en stdin; no se envió ningún pedido\n$/);
-  assert.equal(count(t.db), 0);
+  assert.equal(await count(t.db), 0);
 });
 
 Deno.test("an unreadable batch file exits 2", async () => {
@@ -343,10 +342,7 @@ Deno.test("--wait prints the order's start, end and duration once it is listo", 
   await using t = await startTestServer({ workMs: 50 });
   const result = await client(["--host", "::1", "--port", String(t.port), "--wait", ...ANA]);
   assert.equal(result.code, EXIT.ok, result.stderr);
-  const [row] = queryDb<{ fecha_inicio: string; fecha_fin: string }>(
-    t.db,
-    "SELECT fecha_inicio, fecha_fin FROM pedidos",
-  );
+  const [row] = await readOrders(t.db);
   assert.match(
     result.stdout,
     new RegExp(
@@ -375,7 +371,7 @@ Deno.test("--wait on a resent key follows the existing order by asking its statu
   const result = await client([...args, "--wait"]);
   assert.equal(result.code, EXIT.ok, result.stderr);
   assert.match(result.stdout, /^✅ Pedido ya registrado #1\n✅ Pedido #1 listo en /);
-  assert.equal(count(t.db), 1);
+  assert.equal(await count(t.db), 1);
 });
 
 Deno.test("a batch with --wait reports each order's end and counts them in the summary", async () => {
@@ -455,8 +451,8 @@ Deno.test("--retry against a full semaphore that frees up: accepted once, never 
     result.stderr,
     /^pedidos-client: aviso: ❌ Límite de pedidos alcanzado\. Intente más tarde\. → reintento 1 de 8 en \d+ ms$/m,
   );
-  assert.equal(count(t.db, "clave = 'k-reintento'"), 1);
-  assert.equal(count(t.db), 2);
+  assert.equal(await count(t.db, (o) => o.clave === "k-reintento"), 1);
+  assert.equal(await count(t.db), 2);
 });
 
 Deno.test("--retry waits for a server that is not listening yet", async () => {
@@ -467,7 +463,7 @@ Deno.test("--retry waits for a server that is not listening yet", async () => {
   const result = await sending;
   assert.equal(result.code, EXIT.ok, result.stderr);
   assert.match(result.stderr, /conexión rechazada → reintento 1 de 8/);
-  assert.equal(count(t.db), 1);
+  assert.equal(await count(t.db), 1);
 });
 
 /**
@@ -551,8 +547,8 @@ Deno.test("a reply lost with its connection is retried with the same key and sto
   assert.equal(result.code, EXIT.ok, result.stderr);
   assert.match(result.stderr, /cerró la conexión → reintento 1 de 3/);
   assert.equal(result.stdout, "✅ Pedido ya registrado #1\n");
-  assert.equal(count(t.db, "clave = 'k-perdida'"), 1);
-  assert.equal(count(t.db), 1);
+  assert.equal(await count(t.db, (o) => o.clave === "k-perdida"), 1);
+  assert.equal(await count(t.db), 1);
 });
 
 // ── The real process ────────────────────────────────────────────────────────

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { missingRuntimeReason } from "../tools/compile/runtime.ts";
-import { queryDb, ROOT, waitFor } from "./helpers.ts";
+import { readOrders, ROOT, waitFor } from "./helpers.ts";
 
 const decoder = new TextDecoder();
 const root = new URL(".", ROOT).pathname;
@@ -79,8 +79,10 @@ Deno.test({
         }).output();
         assert.equal(client.code, 0, decoder.decode(client.stderr));
         assert.match(decoder.decode(client.stdout), /Pedido encolado #1/);
-        const rows = queryDb(`${dir}/pedidos.db`, "SELECT cliente, estado FROM pedidos");
-        assert.deepEqual(rows.map((row) => ({ ...row })), [{ cliente: "Ana", estado: "listo" }]);
+        const rows = await readOrders(`${dir}/pedidos.db`);
+        assert.deepEqual(rows.map(({ cliente, estado }) => ({ cliente, estado })), [
+          { cliente: "Ana", estado: "listo" },
+        ]);
         const version = await new Deno.Command(`${dir}/pedidos-server`, {
           args: ["--version"],
           stdout: "piped",

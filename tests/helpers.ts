@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { DatabaseSync } from "node:sqlite";
 import { type ServerConfig } from "../lib/server/config.ts";
 import { DEFAULTS } from "../lib/server/config.ts";
 import { createLogger, type Logger } from "../lib/util/log.ts";
@@ -13,6 +12,8 @@ import { type RunningServer, type ServerOverrides, startServer } from "../lib/se
 import { writeAll } from "../lib/util/net.ts";
 import { LineReader } from "../lib/wire/lines.ts";
 import { permissionSet } from "../tools/permissions.ts";
+import { openStore } from "../lib/store/open.ts";
+import type { OrderFilter, OrderReader, StoredOrder } from "../lib/store/types.ts";
 
 /** The repository root, for spawning the real entry points. */
 export const ROOT = new URL("../", import.meta.url);
@@ -182,18 +183,24 @@ export function order(overrides: Record<string, unknown> = {}): Record<string, u
   };
 }
 
-/** Runs a read-only query against a database file (as another tool would). */
-export function queryDb<T = Record<string, unknown>>(
-  path: string,
-  sql: string,
-  ...params: (string | number | null)[]
-): T[] {
-  const db = new DatabaseSync(path, { readOnly: true });
+/** Runs `use` on a fresh read-only view of a database (as another tool would), then closes it. */
+async function withReader<T>(db: string, use: (reader: OrderReader) => Promise<T>): Promise<T> {
+  const reader = await openStore(db, { readOnly: true });
   try {
-    return db.prepare(sql).all(...params) as T[];
+    return await use(reader);
   } finally {
-    db.close();
+    await reader.close();
   }
+}
+
+/** The stored orders matching `filter`, by id, read through the store's read side. */
+export function readOrders(db: string, filter: OrderFilter = {}): Promise<StoredOrder[]> {
+  return withReader(db, (reader) => Array.fromAsync(reader.orders(filter)));
+}
+
+/** How many stored orders match `filter`. */
+export function countOrders(db: string, filter: OrderFilter = {}): Promise<number> {
+  return withReader(db, (reader) => reader.count(filter));
 }
 
 /** Polls `check` until it returns a truthy value, or fails after `timeoutMs`. */

@@ -9,13 +9,13 @@ import assert from "node:assert/strict";
 import { spawnServer, tempDir } from "./helpers.ts";
 import {
   assertExactlyOnce,
-  integrityCheck,
   newLedger,
   pipelinedLoad,
   seededRandom,
   sleep,
   unfinishedCount,
 } from "./reliability_helpers.ts";
+import { sqliteIntegrityCheck } from "./sqlite_helpers.ts";
 import { waitFor } from "./helpers.ts";
 
 // Several seeds; set PEDIDOS_CRASH_SEED to replay one.
@@ -51,21 +51,21 @@ Deno.test("kill -9 under pipelined load loses and duplicates nothing acknowledge
       stop.abort();
       await load;
     }
-    assert.equal(integrityCheck(db), "ok", `${context}: database after kill -9`);
+    assert.equal(sqliteIntegrityCheck(db), "ok", `${context}: database after kill -9`);
 
     await using restarted = await spawnServer(flags);
     const recovered = Number(restarted.stderr().match(/recuperados (\d+)/)?.[1] ?? 0);
     recoveredTotal += recovered;
     await waitFor(
-      () => unfinishedCount(db) === 0,
+      async () => await unfinishedCount(db) === 0,
       `${context}: recovered orders to finish`,
       20_000,
     );
     restarted.kill("SIGTERM");
     const { code } = await restarted.exited();
     assert.equal(code, 0, `${context}: restarted server exits cleanly`);
-    assert.equal(integrityCheck(db), "ok", `${context}: database after restart`);
-    assertExactlyOnce(db, prefix, ledger, context);
+    assert.equal(sqliteIntegrityCheck(db), "ok", `${context}: database after restart`);
+    await assertExactlyOnce(db, prefix, ledger, context);
     assert.ok(ledger.acked.size > 0, `${context}: some orders were acknowledged`);
   }
   // Otherwise the kills all landed between bursts and recovery went untested.

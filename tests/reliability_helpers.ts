@@ -9,8 +9,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { DatabaseSync } from "node:sqlite";
-import { queryDb, scriptCommand, SERVER_PERMISSIONS, tempDir } from "./helpers.ts";
+import { countOrders, readOrders, scriptCommand, SERVER_PERMISSIONS, tempDir } from "./helpers.ts";
+import type { StoredOrder } from "../lib/store/types.ts";
 import { writeAll } from "../lib/util/net.ts";
 import { LineReader } from "../lib/wire/lines.ts";
 import { compareTags, listIds, type TagLedger } from "../tools/ledger.ts";
@@ -114,31 +114,14 @@ async function loadOneConnection(
 // ---------------------------------------------------------------------------
 // Checking the database against the ledger
 
-/** One stored order, as the checks need it. */
-export interface StoredOrder {
-  id: number;
-  cliente: string;
-  estado: string;
-  intentos: number;
-}
-
-/** Orders whose `cliente` starts with `prefix`. */
-export function storedOrders(db: string, prefix: string): StoredOrder[] {
-  return queryDb<StoredOrder>(
-    db,
-    "SELECT id, cliente, estado, intentos FROM pedidos WHERE substr(cliente, 1, ?) = ? ORDER BY id",
-    prefix.length,
-    prefix,
-  );
+/** Orders whose `cliente` starts with `prefix`, by id. */
+export function storedOrders(db: string, prefix: string): Promise<StoredOrder[]> {
+  return readOrders(db, { clientePrefix: prefix });
 }
 
 /** Counts of orders not yet in a final state. */
-export function unfinishedCount(db: string): number {
-  const [row] = queryDb<{ n: number }>(
-    db,
-    "SELECT count(*) AS n FROM pedidos WHERE estado IN ('en cola', 'en proceso')",
-  );
-  return row?.n ?? 0;
+export function unfinishedCount(db: string): Promise<number> {
+  return countOrders(db, { estados: ["en cola", "en proceso"] });
 }
 
 /**
@@ -149,29 +132,18 @@ export function unfinishedCount(db: string): number {
  * not acknowledged, because the crash came first, is finished like the
  * others). Returns the number of rows stored without an acknowledgement.
  */
-export function assertExactlyOnce(
+export async function assertExactlyOnce(
   db: string,
   prefix: string,
   ledger: Ledger,
   context: string,
-): number {
-  const result = compareTags(storedOrders(db, prefix), ledger);
+): Promise<number> {
+  const result = compareTags(await storedOrders(db, prefix), ledger);
   const problems = (["lost", "duplicated", "misfiled", "invented", "wrongState"] as const)
     .filter((kind) => result[kind].count > 0)
     .map((kind) => `${kind} ${listIds(result[kind])}`);
   assert.deepEqual(problems, [], `${context}: ${problems.join("; ")}`);
   return result.unacknowledged;
-}
-
-/** `PRAGMA integrity_check` on a closed database file: "ok" when intact. */
-export function integrityCheck(db: string): string {
-  const handle = new DatabaseSync(db, { readOnly: true });
-  try {
-    const rows = handle.prepare("PRAGMA integrity_check").all() as { integrity_check: string }[];
-    return rows.map((row) => row.integrity_check).join("; ");
-  } finally {
-    handle.close();
-  }
 }
 
 // ---------------------------------------------------------------------------

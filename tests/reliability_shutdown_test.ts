@@ -8,7 +8,6 @@ import assert from "node:assert/strict";
 import { order, spawnServer, tempDir, TestClient, waitFor } from "./helpers.ts";
 import {
   assertExactlyOnce,
-  integrityCheck,
   type Ledger,
   newLedger,
   pipelinedLoad,
@@ -16,20 +15,25 @@ import {
   spawnServerRaw,
   unfinishedCount,
 } from "./reliability_helpers.ts";
+import { sqliteIntegrityCheck } from "./sqlite_helpers.ts";
 
 const FLAGS = ["--work-ms", "20", "--workers", "3", "--max", "300", "--drain-ms", "500"];
 
 /** Restarts on `db`, waits for every order to finish, checks the contract, stops cleanly. */
 async function restartAndCheck(db: string, prefix: string, ledger: Ledger, context: string) {
   await using restarted = await spawnServer(["--db", db, ...FLAGS]);
-  await waitFor(() => unfinishedCount(db) === 0, `${context}: recovered orders`, 20_000);
+  await waitFor(
+    async () => await unfinishedCount(db) === 0,
+    `${context}: recovered orders`,
+    20_000,
+  );
   await using client = await TestClient.open(restarted.port);
   assert.equal((await client.request(order())).ok, true, `${context}: restart accepts orders`);
   client.close();
   restarted.kill("SIGTERM");
   assert.equal((await restarted.exited()).code, 0, `${context}: restarted server exits 0`);
-  assert.equal(integrityCheck(db), "ok");
-  assertExactlyOnce(db, prefix, ledger, context);
+  assert.equal(sqliteIntegrityCheck(db), "ok");
+  await assertExactlyOnce(db, prefix, ledger, context);
 }
 
 async function signalUnderLoad(signals: Deno.Signal[], context: string) {
@@ -53,7 +57,7 @@ async function signalUnderLoad(signals: Deno.Signal[], context: string) {
   assert.equal(code, 0, `${context}: exit code; stderr:\n${stderr}`);
   assert.match(stdout, /Estadísticas/, `${context}: the report is printed`);
   assert.match(stderr, /recibida, apagando/);
-  assert.equal(integrityCheck(db), "ok", `${context}: integrity after shutdown`);
+  assert.equal(sqliteIntegrityCheck(db), "ok", `${context}: integrity after shutdown`);
   await restartAndCheck(db, prefix, ledger, context);
 }
 
@@ -99,7 +103,7 @@ Deno.test("a signal during start-up never leaves a damaged database, and the nex
     }
     try {
       Deno.statSync(db);
-      assert.equal(integrityCheck(db), "ok", `delay ${delay}: integrity`);
+      assert.equal(sqliteIntegrityCheck(db), "ok", `delay ${delay}: integrity`);
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
@@ -111,5 +115,5 @@ Deno.test("a signal during start-up never leaves a damaged database, and the nex
   client.close();
   server.kill("SIGINT");
   assert.equal((await server.exited()).code, 0);
-  assert.equal(integrityCheck(db), "ok");
+  assert.equal(sqliteIntegrityCheck(db), "ok");
 });

@@ -4,25 +4,31 @@
  * clients get `codigo: "interno"` instead of a false `ok`, the server keeps
  * answering what it can, nothing acknowledged is lost, and it recovers when
  * the store is writable again.
+ *
+ * SQLite-specific: the faults are made on the database file, and the file is
+ * checked with `PRAGMA integrity_check` afterwards.
  */
 import assert from "node:assert/strict";
-import { DatabaseSync } from "node:sqlite";
-import { order, queryDb, spawnServer, tempDir, TestClient, waitFor } from "./helpers.ts";
+import { order, readOrders, spawnServer, tempDir, TestClient, waitFor } from "./helpers.ts";
 import {
   canMakeImmutable,
   canMountTmpfs,
   fillDisk,
-  integrityCheck,
   setImmutable,
   sleep,
   smallTmpfs,
   unfinishedCount,
 } from "./reliability_helpers.ts";
+import { holdSqliteWriteLock, sqliteIntegrityCheck } from "./sqlite_helpers.ts";
 
 const FLAGS = ["--work-ms", "5", "--max", "100"];
 
-function estado(db: string, id: number): string | undefined {
-  return queryDb<{ estado: string }>(db, "SELECT estado FROM pedidos WHERE id = ?", id)[0]?.estado;
+/** Whether every order in `ids` is stored and `listo`. */
+async function allListo(db: string, ids: readonly number[]): Promise<boolean> {
+  const listos = new Set(
+    (await readOrders(db, { estados: ["listo"] })).map((stored) => stored.id),
+  );
+  return ids.every((id) => listos.has(id));
 }
 
 /** Sends orders and returns the ids of those acknowledged, asserting each was. */
@@ -51,7 +57,7 @@ async function storeFaultScenario(
   await using server = await spawnServer(["--db", db, ...FLAGS, ...extraFlags]);
   await using client = await TestClient.open(server.port);
   const before = await submitOk(client, "antes", 5);
-  await waitFor(() => before.every((id) => estado(db, id) === "listo"), "orders before the fault");
+  await waitFor(() => allListo(db, before), "orders before the fault");
   // Still in process when the fault comes: its state changes must survive it.
   await using watcher = await TestClient.open(server.port);
   const slow = await watcher.request(order({ cliente: "lento", avisar: true }));
@@ -74,9 +80,9 @@ async function storeFaultScenario(
 
   const after = await submitOk(client, "después", 3);
   const acked = [...before, slow.id as number, ...after];
-  await waitFor(() => acked.every((id) => estado(db, id) === "listo"), "every acked order", 20_000);
-  assert.equal(queryDb(db, "SELECT id FROM pedidos WHERE cliente = 'durante'").length, 0);
-  await waitFor(() => unfinishedCount(db) === 0, "nothing left unfinished");
+  await waitFor(() => allListo(db, acked), "every acked order", 20_000);
+  assert.deepEqual(await readOrders(db, { clientePrefix: "durante" }), []);
+  await waitFor(async () => await unfinishedCount(db) === 0, "nothing left unfinished");
   const finished = await watcher.readJson();
   assert.deepEqual([finished.evento, finished.id, finished.estado], [
     "terminado",
@@ -87,24 +93,8 @@ async function storeFaultScenario(
   watcher.close();
   server.kill("SIGTERM");
   assert.equal((await server.exited()).code, 0);
-  assert.equal(integrityCheck(db), "ok");
+  assert.equal(sqliteIntegrityCheck(db), "ok");
   assert.match(server.stderr(), /no se pudo escribir en la base de datos/);
-}
-
-/** Holds SQLite's write lock from this (other) process until released. */
-function holdWriteLock(db: string): { release(): void } {
-  const holder = new DatabaseSync(db);
-  holder.exec("PRAGMA busy_timeout = 2000"); // the server may be mid-commit
-  holder.exec("BEGIN EXCLUSIVE");
-  holder.exec(
-    "INSERT INTO pedidos (cliente, productos, direccion, fecha_recibido) VALUES ('intruso', '[]', '-', '-')",
-  );
-  return {
-    release() {
-      holder.exec("ROLLBACK");
-      holder.close();
-    },
-  };
 }
 
 Deno.test("while another process holds the database's write lock, orders get interno and nothing acknowledged is lost", async () => {
@@ -114,7 +104,7 @@ Deno.test("while another process holds the database's write lock, orders get int
   await storeFaultScenario(
     db,
     () => {
-      lock = holdWriteLock(db);
+      lock = holdSqliteWriteLock(db);
       return Promise.resolve();
     },
     async () => {
@@ -123,7 +113,7 @@ Deno.test("while another process holds the database's write lock, orders get int
     },
     ["--work-ms", "300"],
   );
-  assert.equal(queryDb(db, "SELECT id FROM pedidos WHERE cliente = 'intruso'").length, 0);
+  assert.deepEqual(await readOrders(db, { clientePrefix: "intruso" }), []);
 });
 
 Deno.test("while another process holds the write lock, the server still answers other clients promptly", async () => {
@@ -132,8 +122,8 @@ Deno.test("while another process holds the write lock, the server still answers 
   await using server = await spawnServer(["--db", db, ...FLAGS]);
   await using client = await TestClient.open(server.port);
   const [id] = await submitOk(client, "antes", 1);
-  await waitFor(() => estado(db, id!) === "listo", "first order");
-  const lock = holdWriteLock(db);
+  await waitFor(() => allListo(db, [id!]), "first order");
+  const lock = holdSqliteWriteLock(db);
   try {
     // This order's commit waits on the lock (interno in the end)...
     await client.sendLine(order({ cliente: "durante" }));

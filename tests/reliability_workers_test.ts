@@ -6,10 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { sandboxedWorker } from "../lib/orders/pool.ts";
+import type { StoredOrder } from "../lib/store/types.ts";
 import { sleep } from "./reliability_helpers.ts";
 import {
+  countOrders,
   order,
-  queryDb,
+  readOrders,
   spawnServer,
   startTestServer,
   tempDir,
@@ -31,18 +33,8 @@ function faultServer(config: Record<string, unknown> = {}): Promise<TestServer> 
   );
 }
 
-interface Row {
-  estado: string;
-  intentos: number;
-  motivo_fallo: string | null;
-}
-
-function row(db: string, id: number): Row {
-  const [found] = queryDb<Row>(
-    db,
-    "SELECT estado, intentos, motivo_fallo FROM pedidos WHERE id = ?",
-    id,
-  );
+async function row(db: string, id: number): Promise<StoredOrder> {
+  const [found] = await readOrders(db, { id });
   assert.ok(found, `order #${id} is stored`);
   return found;
 }
@@ -85,7 +77,7 @@ for (const { prefix, motivo } of FAULTS) {
     assert.equal(event.id, id);
     assert.equal(event.estado, "fallido");
 
-    const stored = row(t.db, id);
+    const stored = await row(t.db, id);
     assert.equal(stored.estado, "fallido");
     assert.equal(stored.intentos, RETRIES + 1, "first attempt plus every retry");
     assert.match(stored.motivo_fallo ?? "", motivo);
@@ -116,15 +108,16 @@ Deno.test("faulty orders in every worker at once leave the pool and capacity who
   assert.deepEqual(events.map((event) => event.estado), prefixes.map(() => "fallido"));
   await assertCapacityRestored(t.port);
   await waitFor(
-    () =>
-      queryDb(t.db, "SELECT 1 FROM pedidos WHERE estado IN ('en cola', 'en proceso')").length === 0,
+    async () => await countOrders(t.db, { estados: ["en cola", "en proceso"] }) === 0,
     "every order to finish",
   );
-  const [counts] = queryDb<{ listo: number; fallido: number }>(
-    t.db,
-    "SELECT sum(estado = 'listo') AS listo, sum(estado = 'fallido') AS fallido FROM pedidos",
+  assert.deepEqual(
+    {
+      listo: await countOrders(t.db, { estados: ["listo"] }),
+      fallido: await countOrders(t.db, { estados: ["fallido"] }),
+    },
+    { listo: MAX, fallido: prefixes.length },
   );
-  assert.deepEqual({ ...counts }, { listo: MAX, fallido: prefixes.length });
 });
 
 Deno.test("a worker terminated from outside mid-order is replaced and the order retried to listo", async () => {
@@ -145,14 +138,14 @@ Deno.test("a worker terminated from outside mid-order is replaced and the order 
   await using client = await TestClient.open(t.port);
   const reply = await client.request(order({ avisar: true }));
   const id = reply.id as number;
-  await waitFor(() => row(t.db, id).estado === "en proceso", "the order to start");
+  await waitFor(async () => (await row(t.db, id)).estado === "en proceso", "the order to start");
   assert.equal(created.length, 1);
   created[0]!.terminate();
 
   const event = await client.readJson(10_000);
   assert.equal(event.id, id);
   assert.equal(event.estado, "listo");
-  const stored = row(t.db, id);
+  const stored = await row(t.db, id);
   assert.equal(stored.intentos, 2, "the killed attempt and the successful retry");
   assert.equal(stored.motivo_fallo, null);
   assert.equal(created.length, 2, "one replacement worker");

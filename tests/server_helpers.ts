@@ -6,46 +6,50 @@
  *
  * @module
  */
-import { DatabaseSync } from "node:sqlite";
-import { type CliResult, order, queryDb, runScript, TestClient, waitFor } from "./helpers.ts";
+import {
+  type CliResult,
+  countOrders,
+  order,
+  readOrders,
+  runScript,
+  TestClient,
+  waitFor,
+} from "./helpers.ts";
+import type { StoredOrder } from "../lib/store/types.ts";
 
 export type { CliResult };
-import type { OrderView } from "../lib/wire/protocol.ts";
 
 /** ISO-8601 UTC with milliseconds, as every date column stores it. */
 export const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
-/** A stored order row, as `SELECT *` returns it. */
-export type Row = Omit<OrderView, "productos"> & { productos: string; clave: string | null };
+/** A stored order, as the store's read side returns it. */
+export type Row = StoredOrder;
 
 /** Resolves after `ms` milliseconds. */
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Every row of a database, by id. */
-export function rows(db: string): Row[] {
-  return queryDb<Row>(db, "SELECT * FROM pedidos ORDER BY id");
+/** Every order of a database, by id. */
+export function rows(db: string): Promise<Row[]> {
+  return readOrders(db);
 }
 
-/** One row by id, or undefined. */
-export function row(db: string, id: number): Row | undefined {
-  return queryDb<Row>(db, "SELECT * FROM pedidos WHERE id = ?", id)[0];
+/** One order by id, or undefined. */
+export async function row(db: string, id: number): Promise<Row | undefined> {
+  return (await readOrders(db, { id }))[0];
 }
 
-/** How many rows are still `en cola` or `en proceso`. */
-export function unfinished(db: string): number {
-  return queryDb<{ n: number }>(
-    db,
-    "SELECT count(*) AS n FROM pedidos WHERE estado IN ('en cola', 'en proceso')",
-  )[0]!.n;
+/** How many orders are still `en cola` or `en proceso`. */
+export function unfinished(db: string): Promise<number> {
+  return countOrders(db, { estados: ["en cola", "en proceso"] });
 }
 
-/** Waits until every row of `db` is `listo` or `fallido` (and there are at least `count`). */
+/** Waits until every order of `db` is `listo` or `fallido` (and there are at least `count`). */
 export function waitForFinished(db: string, count: number, timeoutMs = 10_000): Promise<Row[]> {
   return waitFor(
-    () => {
-      const all = rows(db);
+    async () => {
+      const all = await rows(db);
       return all.length >= count && all.every((r) => r.estado === "listo" || r.estado === "fallido")
         ? all
         : undefined;
@@ -53,17 +57,6 @@ export function waitForFinished(db: string, count: number, timeoutMs = 10_000): 
     `${count} orders finished in ${db}`,
     timeoutMs,
   );
-}
-
-/** Runs statements on a read-write connection of its own (as another tool could). */
-export function execDb(db: string, sql: string): void {
-  const connection = new DatabaseSync(db);
-  try {
-    connection.exec("PRAGMA busy_timeout = 5000");
-    connection.exec(sql);
-  } finally {
-    connection.close();
-  }
 }
 
 /** The greeting's `capacidad`, read from a fresh connection. */

@@ -8,9 +8,17 @@
 import assert from "node:assert/strict";
 import { DEFAULTS } from "../lib/server/config.ts";
 import { createLogger } from "../lib/util/log.ts";
-import { order, spawnServer, startTestServer, tempDir, TestClient, waitFor } from "./helpers.ts";
 import {
-  execDb,
+  order,
+  SERVER_PERMISSIONS,
+  spawnServer,
+  startTestServer,
+  tempDir,
+  TestClient,
+  waitFor,
+} from "./helpers.ts";
+import { sqliteExec } from "./sqlite_helpers.ts";
+import {
   lines,
   readUntilClosed,
   row,
@@ -104,7 +112,18 @@ Deno.test("stats --db prints the report of a database, also while a server is us
   const stopped = await runServerCli(["stats", "--db", t.db]);
   assert.equal(stopped.code, 0, stopped.stderr);
   assert.match(stopped.stdout, /Pedidos: 3 recibidos · 3 listos/);
-  assert.equal(rows(t.db).length, 3, "stats changed nothing");
+  assert.equal((await rows(t.db)).length, 3, "stats changed nothing");
+});
+
+Deno.test("--db postgres://… is refused for now with one line and exit code 1, serving or stats", async () => {
+  const url = "postgres://pedidos@127.0.0.1:5432/pedidos";
+  for (const args of [["--db", url, "--port", "0"], ["stats", "--db", url]]) {
+    const { code, stdout, stderr } = await runServerCli(args, SERVER_PERMISSIONS);
+    assert.equal(code, 1, stderr);
+    assert.equal(stdout, "");
+    assert.equal(lines(stderr).length, 1, stderr);
+    assert.match(stderr, /^pedidos-server: error: PostgreSQL todavía no está soportado/);
+  }
 });
 
 Deno.test("stats --db of a missing database is a one-line error and exit code 1", async () => {
@@ -123,10 +142,10 @@ Deno.test("SIGTERM drains the orders in process, prints the report on stdout and
   await using client = await TestClient.open(proc.port, "::1");
   const a = await client.request(order({ cliente: "A" }));
   const b = await client.request(order({ cliente: "B" }));
-  await waitFor(
-    () => [a, b].every((reply) => row(db, reply.id as number)?.estado === "en proceso"),
-    "both orders in process",
-  );
+  await waitFor(async () => {
+    const stored = await rows(db);
+    return [a, b].every((reply) => stored.find((r) => r.id === reply.id)?.estado === "en proceso");
+  }, "both orders in process");
   proc.kill("SIGTERM");
   const { code, stdout, stderr } = await proc.exited();
   assert.equal(code, 0, stderr);
@@ -134,7 +153,7 @@ Deno.test("SIGTERM drains the orders in process, prints the report on stdout and
   assert.match(stdout, /Estadísticas de procesamiento/);
   assert.match(stdout, /Pedidos: 2 recibidos · 2 listos · 0 fallidos · 0 en cola · 0 en proceso/);
   assert.match(stdout, /Línea de tiempo/);
-  assert.deepEqual(rows(db).map((r) => r.estado), ["listo", "listo"]);
+  assert.deepEqual((await rows(db)).map((r) => r.estado), ["listo", "listo"]);
   assert.deepEqual(await readUntilClosed(client), [], "the client's connection was closed");
 });
 
@@ -145,14 +164,17 @@ Deno.test("the drain waits at most --drain-ms: a longer order is left en proceso
   {
     await using client = await TestClient.open(proc.port);
     const reply = await client.request(order());
-    await waitFor(() => row(db, reply.id as number)?.estado === "en proceso", "order in process");
+    await waitFor(
+      async () => (await row(db, reply.id as number))?.estado === "en proceso",
+      "order in process",
+    );
   }
   proc.kill("SIGTERM");
   const { code, stdout, stderr } = await proc.exited();
   assert.equal(code, 0, stderr);
   assert.match(stdout, /Pedidos: 1 recibido · 0 listos · 0 fallidos · 0 en cola · 1 en proceso/);
   assert.match(stderr, /1 pedidos quedaron en proceso/);
-  assert.deepEqual(rows(db).map((r) => r.estado), ["en proceso"]);
+  assert.deepEqual((await rows(db)).map((r) => r.estado), ["en proceso"]);
 });
 
 Deno.test("SIGINT also shuts down in order with the report and exit code 0", async () => {
@@ -177,7 +199,10 @@ Deno.test("a second SIGTERM during the drain neither cuts it short nor breaks th
   await using proc = await spawnServer(["--db", db, "--work-ms", "1500", "--drain-ms", "10000"]);
   await using client = await TestClient.open(proc.port);
   const reply = await client.request(order());
-  await waitFor(() => row(db, reply.id as number)?.estado === "en proceso", "order in process");
+  await waitFor(
+    async () => (await row(db, reply.id as number))?.estado === "en proceso",
+    "order in process",
+  );
   proc.kill("SIGTERM");
   await waitFor(() => /recibida/.test(proc.stderr()), "the first signal");
   proc.kill("SIGTERM");
@@ -185,7 +210,7 @@ Deno.test("a second SIGTERM during the drain neither cuts it short nor breaks th
   const { code, stdout, stderr } = await proc.exited();
   assert.equal(code, 0, stderr);
   assert.match(stdout, /Pedidos: 1 recibido · 1 listo · 0 fallidos · 0 en cola · 0 en proceso/);
-  assert.equal(row(db, reply.id as number)?.estado, "listo");
+  assert.equal((await row(db, reply.id as number))?.estado, "listo");
 });
 
 Deno.test("a second server on the same database exits with a one-line error while the first serves on", async () => {
@@ -218,12 +243,12 @@ Deno.test("a second server on the same port exits with a one-line error while th
   assert.equal((await client.request(order())).ok, true);
 });
 
-Deno.test("a file that is not a database, or a newer schema, stops start-up with a one-line error", async () => {
+Deno.test("a file that is not a database, or a newer schema (SQLite), stops start-up with a one-line error", async () => {
   await using dir = await tempDir();
   const garbage = `${dir.path}/texto.db`;
   await Deno.writeTextFile(garbage, "esto no es una base de datos SQLite\n".repeat(200));
   const newer = `${dir.path}/futura.db`;
-  execDb(newer, "CREATE TABLE pedidos (id INTEGER PRIMARY KEY); PRAGMA user_version = 99;");
+  sqliteExec(newer, "CREATE TABLE pedidos (id INTEGER PRIMARY KEY); PRAGMA user_version = 99;");
   for (const db of [garbage, newer]) {
     const error = await spawnServer(["--db", db]).then(
       () => assert.fail(`a server started on ${db}`),
@@ -264,7 +289,7 @@ Deno.test("--work-mode cpu runs orders in the child process", async () => {
   const reply = await client.request(order({ avisar: true }));
   const event = await client.readJson();
   assert.equal(event.estado, "listo");
-  assert.ok(row(db, reply.id as number)!.duracion! >= 0.049);
+  assert.ok((await row(db, reply.id as number))!.duracion! >= 0.049);
 });
 
 Deno.test("by default the log has a periodic summary, not a line per order", async () => {

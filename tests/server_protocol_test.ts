@@ -6,8 +6,9 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { LOOPBACKS, order, queryDb, startTestServer, TestClient, waitFor } from "./helpers.ts";
-import { execDb, jsonBytes, orderOfSize, readUntilClosed, row, rows } from "./server_helpers.ts";
+import { LOOPBACKS, order, readOrders, startTestServer, TestClient, waitFor } from "./helpers.ts";
+import { jsonBytes, orderOfSize, readUntilClosed, row, rows } from "./server_helpers.ts";
+import { sqliteExec } from "./sqlite_helpers.ts";
 
 const encoder = new TextEncoder();
 
@@ -42,7 +43,7 @@ for (const host of LOOPBACKS) {
     const reply = JSON.parse((await client.readLine())!);
     assert.equal(reply.ok, true);
     assert.equal(typeof reply.id, "number");
-    assert.equal(row(t.db, reply.id)?.cliente, "Legado");
+    assert.equal((await row(t.db, reply.id))?.cliente, "Legado");
   });
 
   Deno.test(`pipelined NDJSON orders over ${host} get one reply each, in order`, async () => {
@@ -54,7 +55,8 @@ for (const host of LOOPBACKS) {
     assert.ok(replies.every((reply) => reply.ok === true));
     const ids = replies.map((reply) => reply.id as number);
     assert.deepEqual(ids, [...ids].sort((a, b) => a - b), "ids in request order");
-    assert.deepEqual(ids.map((id) => row(t.db, id)?.cliente), names);
+    const stored = await rows(t.db);
+    assert.deepEqual(ids.map((id) => stored.find((r) => r.id === id)?.cliente), names);
   });
 
   Deno.test(`CRLF line ends and blank lines over ${host} are accepted, as telnet sends them`, async () => {
@@ -65,7 +67,7 @@ for (const host of LOOPBACKS) {
     );
     const replies = await client.readJsons(2);
     assert.ok(replies.every((reply) => reply.ok === true), JSON.stringify(replies));
-    assert.equal(rows(t.db).length, 2);
+    assert.equal((await rows(t.db)).length, 2);
   });
 
   Deno.test(`two objects on one line over ${host} are two requests`, async () => {
@@ -75,8 +77,8 @@ for (const host of LOOPBACKS) {
       JSON.stringify(order({ cliente: "A" })) + JSON.stringify(order({ cliente: "B" })) + "\n",
     );
     const [a, b] = await client.readJsons(2);
-    assert.equal(row(t.db, a!.id as number)?.cliente, "A");
-    assert.equal(row(t.db, b!.id as number)?.cliente, "B");
+    assert.equal((await row(t.db, a!.id as number))?.cliente, "A");
+    assert.equal((await row(t.db, b!.id as number))?.cliente, "B");
   });
 
   Deno.test(`a pretty-printed multi-line object over ${host} is one request`, async () => {
@@ -85,7 +87,7 @@ for (const host of LOOPBACKS) {
     await client.send(JSON.stringify(order({ cliente: "Varias líneas" }), null, 2) + "\n");
     const reply = await client.readJson();
     assert.equal(reply.ok, true);
-    assert.equal(row(t.db, reply.id as number)?.cliente, "Varias líneas");
+    assert.equal((await row(t.db, reply.id as number))?.cliente, "Varias líneas");
     // Nothing else was answered: the next reply belongs to the next request.
     const next = await client.request({ tipo: "estado", id: reply.id });
     assert.equal(next.ok, true);
@@ -104,9 +106,9 @@ for (const host of LOOPBACKS) {
     }
     const reply = await client.readJson();
     assert.equal(reply.ok, true, JSON.stringify(reply));
-    const stored = row(t.db, reply.id as number)!;
+    const stored = (await row(t.db, reply.id as number))!;
     assert.equal(stored.cliente, cliente);
-    assert.deepEqual(JSON.parse(stored.productos), ["café", "té"]);
+    assert.deepEqual(stored.productos, ["café", "té"]);
   });
 
   Deno.test(`garbage then a valid order over ${host}: one json_invalido, then the order`, async () => {
@@ -118,7 +120,7 @@ for (const host of LOOPBACKS) {
     assert.equal(garbage!.codigo, "json_invalido");
     assert.equal(typeof garbage!.mensaje, "string");
     assert.equal(valid!.ok, true);
-    assert.equal(rows(t.db).length, 1);
+    assert.equal((await rows(t.db)).length, 1);
   });
 
   Deno.test(`a truncated message over ${host} does not swallow the next line's order`, async () => {
@@ -202,9 +204,9 @@ for (const host of LOOPBACKS) {
       "pedido_invalido",
       "ok",
     ]);
-    assert.equal(row(t.db, replies[0]!.id as number)?.cliente, "Primera");
+    assert.equal((await row(t.db, replies[0]!.id as number))?.cliente, "Primera");
     assert.ok(replies[4]!.estadisticas, "the fifth reply is the statistics");
-    assert.equal(row(t.db, replies[6]!.id as number)?.cliente, "Segunda");
+    assert.equal((await row(t.db, replies[6]!.id as number))?.cliente, "Segunda");
   });
 }
 
@@ -224,12 +226,12 @@ Deno.test("dirección with the accent is accepted as direccion, but not both at 
   const seed = { cliente: "Ana", productos: ["pan"], "dirección": "Calle Ñ 1" };
   const reply = await client.request(seed);
   assert.equal(reply.ok, true, JSON.stringify(reply));
-  assert.equal(row(t.db, reply.id as number)?.direccion, "Calle Ñ 1");
+  assert.equal((await row(t.db, reply.id as number))?.direccion, "Calle Ñ 1");
 
   const both = await client.request({ ...seed, direccion: "Calle 2" });
   assert.equal(both.codigo, "pedido_invalido");
   assert.ok((both.errores as Record<string, string>).direccion);
-  assert.equal(rows(t.db).length, 1);
+  assert.equal((await rows(t.db)).length, 1);
 });
 
 Deno.test("unknown fields are refused, each named in errores", async () => {
@@ -241,7 +243,7 @@ Deno.test("unknown fields are refused, each named in errores", async () => {
   const errores = reply.errores as Record<string, string>;
   assert.ok(errores.precio, JSON.stringify(errores));
   assert.ok(errores.urgente, JSON.stringify(errores));
-  assert.equal(rows(t.db).length, 0);
+  assert.equal((await rows(t.db)).length, 0);
 });
 
 Deno.test("strings are trimmed before they are stored", async () => {
@@ -254,9 +256,9 @@ Deno.test("strings are trimmed before they are stored", async () => {
     clave: " k-1 ",
   });
   assert.equal(reply.ok, true);
-  const stored = row(t.db, reply.id as number)!;
+  const stored = (await row(t.db, reply.id as number))!;
   assert.equal(stored.cliente, "Ana");
-  assert.deepEqual(JSON.parse(stored.productos), ["pan", "leche"]);
+  assert.deepEqual(stored.productos, ["pan", "leche"]);
   assert.equal(stored.direccion, "Calle Falsa 123");
   assert.equal(stored.clave, "k-1");
 });
@@ -289,7 +291,7 @@ Deno.test("invalid orders are pedido_invalido with the offending field named", a
     const errores = reply.errores as Record<string, string>;
     assert.ok(errores[field], `${JSON.stringify(message)} → ${JSON.stringify(errores)}`);
   }
-  assert.equal(rows(t.db).length, 0);
+  assert.equal((await rows(t.db)).length, 0);
 });
 
 Deno.test("an order of 100 products is accepted and one of 101 is not", async () => {
@@ -298,12 +300,12 @@ Deno.test("an order of 100 products is accepted and one of 101 is not", async ()
   const products = (n: number) => Array.from({ length: n }, (_, i) => `producto ${i}`);
   const hundred = await client.request(order({ productos: products(100) }));
   assert.equal(hundred.ok, true);
-  assert.equal(JSON.parse(row(t.db, hundred.id as number)!.productos).length, 100);
+  assert.equal((await row(t.db, hundred.id as number))!.productos.length, 100);
   const zero = await client.request(order({ productos: [] }));
   assert.equal(zero.codigo, "pedido_invalido");
   const hundredOne = await client.request(order({ productos: products(101) }));
   assert.equal(hundredOne.codigo, "pedido_invalido");
-  assert.equal(rows(t.db).length, 1);
+  assert.equal((await rows(t.db)).length, 1);
 });
 
 Deno.test("estado returns the stored order, and no_encontrado for an unknown id", async () => {
@@ -319,7 +321,7 @@ Deno.test("estado returns the stored order, and no_encontrado for an unknown id"
   assert.deepEqual(pedido.productos, ["pan", "leche"]);
   assert.equal(pedido.estado, "listo");
   assert.equal(pedido.intentos, 1);
-  const stored = row(t.db, reply.id as number)!;
+  const stored = (await row(t.db, reply.id as number))!;
   assert.equal(pedido.fecha_inicio, stored.fecha_inicio);
   assert.equal(pedido.fecha_fin, stored.fecha_fin);
   assert.equal(pedido.duracion, stored.duracion);
@@ -382,13 +384,16 @@ Deno.test("avisar sends a terminado event without ok after the reply", async () 
   assert.equal(pedido.estado, "listo");
   assert.equal(pedido.cliente, "Avisada");
   // Sent after the final state was committed: the database already says so.
-  assert.equal(row(t.db, reply.id as number)?.estado, "listo");
+  assert.equal((await row(t.db, reply.id as number))?.estado, "listo");
 
   // Without avisar there is no event: the next line is the next reply.
   await client.sendLine(order({ cliente: "Sin aviso" }));
   const second = await client.readJson();
   assert.equal(second.ok, true);
-  await waitFor(() => row(t.db, second.id as number)?.estado === "listo", "the second order");
+  await waitFor(
+    async () => (await row(t.db, second.id as number))?.estado === "listo",
+    "the second order",
+  );
   const status = await client.request({ tipo: "estado", id: second.id });
   assert.equal(status.ok, true, "the line after the reply is the status reply, not an event");
 });
@@ -409,7 +414,7 @@ Deno.test("a message over maxBytes gets demasiado_grande and its connection alon
   assert.deepEqual(await readUntilClosed(client), [], "closed right after the reply");
 
   assert.equal((await bystander.request(order({ cliente: "Otro" }))).ok, true);
-  assert.deepEqual(rows(t.db).map((r) => r.cliente), ["Antes", "Otro"]);
+  assert.deepEqual((await rows(t.db)).map((r) => r.cliente), ["Antes", "Otro"]);
 });
 
 Deno.test("a message of exactly maxBytes is accepted and one byte more is demasiado_grande", async () => {
@@ -422,7 +427,7 @@ Deno.test("a message of exactly maxBytes is accepted and one byte more is demasi
   await client.send(JSON.stringify(orderOfSize(1025, "Excede")));
   assert.equal((await client.readJson()).codigo, "demasiado_grande");
   await readUntilClosed(client);
-  assert.deepEqual(rows(t.db).map((r) => r.cliente), ["Exacto"]);
+  assert.deepEqual((await rows(t.db)).map((r) => r.cliente), ["Exacto"]);
 });
 
 Deno.test("a garbage line longer than maxBytes is demasiado_grande too", async () => {
@@ -433,12 +438,12 @@ Deno.test("a garbage line longer than maxBytes is demasiado_grande too", async (
   await readUntilClosed(client);
 });
 
-Deno.test("an unexpected error answering a request is interno for that request only", async () => {
+Deno.test("an unexpected error answering a request is interno for that request only (SQLite: a row written badly from outside)", async () => {
   await using t = await startTestServer();
   await using client = await TestClient.open(t.port);
   await using other = await TestClient.open(t.port, "::1");
   // A row another tool wrote badly: its productos are not JSON, so reading it fails.
-  execDb(
+  sqliteExec(
     t.db,
     `INSERT INTO pedidos (id, cliente, productos, direccion, fecha_recibido)
      VALUES (77, 'Roto', 'esto no es JSON', 'Calle 1', '2026-01-01T00:00:00.000Z')`,
@@ -452,9 +457,9 @@ Deno.test("an unexpected error answering a request is interno for that request o
   assert.equal((await other.request({ tipo: "estadisticas" })).ok, true);
 });
 
-Deno.test("an order the database refuses to store is interno, unacknowledged and not kept", async () => {
+Deno.test("an order the database refuses to store is interno, unacknowledged and not kept (SQLite: a trigger refuses it)", async () => {
   await using t = await startTestServer({ max: 2 });
-  execDb(
+  sqliteExec(
     t.db,
     `CREATE TRIGGER rechaza BEFORE INSERT ON pedidos WHEN NEW.cliente = 'Rechazado'
      BEGIN SELECT RAISE(ABORT, 'rechazado por la prueba'); END`,
@@ -464,7 +469,7 @@ Deno.test("an order the database refuses to store is interno, unacknowledged and
   assert.equal(refused.ok, false);
   assert.equal(refused.codigo, "interno");
   assert.equal(Object.hasOwn(refused, "id"), false);
-  assert.deepEqual(queryDb(t.db, "SELECT id FROM pedidos WHERE cliente = 'Rechazado'"), []);
+  assert.deepEqual(await readOrders(t.db, { clientePrefix: "Rechazado" }), []);
   assert.ok(t.log.lines.some((line) => line.includes("no se pudo escribir")));
   // Its permit came back: both permits admit orders.
   await using fresh = await TestClient.open(t.port);

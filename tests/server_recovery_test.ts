@@ -29,13 +29,16 @@ Deno.test("orders left queued or in process at shutdown are processed after a re
       ids.push((await client.request(order({ cliente }))).id);
     }
     assert.deepEqual(ids, [1, 2, 3, 4]);
-    await waitFor(() => row(db, 1)?.estado === "en proceso", "the first order in process");
+    await waitFor(
+      async () => (await row(db, 1))?.estado === "en proceso",
+      "the first order in process",
+    );
     client.close();
     const summary = await t.server.shutdown();
     assert.equal(summary.abandoned, 1);
     assert.equal(summary.queued, 3);
   }
-  const stopped = rows(db);
+  const stopped = await rows(db);
   assert.deepEqual(stopped.map((r) => [r.estado, r.intentos]), [
     ["en proceso", 1],
     ["en cola", 0],
@@ -180,11 +183,11 @@ async function crashAndRecover(seed: number) {
   assert.ok(acked.size >= Math.min(killAfter, sent.size), `seed ${seed}: too few acks`);
 
   // Durable before the restart: every acknowledged order is in the file.
-  const atCrash = new Map(rows(db).map((r) => [r.id, r]));
+  const atCrash = new Map((await rows(db)).map((r) => [r.id, r]));
   for (const [id, cliente] of acked) {
     assert.equal(atCrash.get(id)?.cliente, cliente, `seed ${seed}: acked #${id} lost in the crash`);
   }
-  const interrupted = unfinished(db);
+  const interrupted = await unfinished(db);
 
   await using restarted = await spawnServer([
     "--db",
@@ -199,8 +202,8 @@ async function crashAndRecover(seed: number) {
   if (interrupted > 0) {
     assert.match(restarted.stderr(), new RegExp(`recuperados ${interrupted} pedidos`));
   }
-  await waitFor(() => unfinished(db) === 0, `seed ${seed}: recovery`, 15_000);
-  const final: Row[] = rows(db);
+  await waitFor(async () => (await unfinished(db)) === 0, `seed ${seed}: recovery`, 15_000);
+  const final: Row[] = await rows(db);
 
   for (const [id, cliente] of acked) {
     const r = final.find((candidate) => candidate.id === id);

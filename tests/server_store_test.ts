@@ -1,46 +1,15 @@
 /**
- * What the database holds while and after the server runs: schema version,
- * WAL, the date and duration columns, workers, overlapping intervals, and
- * acknowledgement only after commit.
+ * What the database holds while and after the server runs: the date and
+ * duration columns, workers, overlapping intervals, and acknowledgement only
+ * after commit. (The SQLite file's own format is tested in
+ * `lib/store/sqlite_test.ts`.)
  *
  * @module
  */
 import assert from "node:assert/strict";
-import { order, queryDb, startTestServer, TestClient, waitFor } from "./helpers.ts";
-import {
-  capacity,
-  execDb,
-  ISO_MS,
-  type Row,
-  row,
-  rows,
-  waitForFinished,
-} from "./server_helpers.ts";
-
-Deno.test("the database has user_version 1 and is in WAL mode", async () => {
-  await using t = await startTestServer();
-  assert.equal(queryDb<{ user_version: number }>(t.db, "PRAGMA user_version")[0]?.user_version, 1);
-  assert.equal(
-    queryDb<{ journal_mode: string }>(t.db, "PRAGMA journal_mode")[0]?.journal_mode,
-    "wal",
-  );
-  const columns = queryDb<{ name: string }>(t.db, "PRAGMA table_info(pedidos)").map((c) => c.name);
-  assert.deepEqual(columns, [
-    "id",
-    "cliente",
-    "productos",
-    "direccion",
-    "estado",
-    "fecha_recibido",
-    "fecha_inicio",
-    "fecha_fin",
-    "duracion",
-    "worker",
-    "intentos",
-    "motivo_fallo",
-    "clave",
-  ]);
-});
+import { order, startTestServer, TestClient, waitFor } from "./helpers.ts";
+import { sqliteExec } from "./sqlite_helpers.ts";
+import { capacity, ISO_MS, type Row, row, rows, waitForFinished } from "./server_helpers.ts";
 
 Deno.test("finished orders store ISO-8601 UTC dates with ms, their duration and their worker", async () => {
   const workMs = 120;
@@ -113,8 +82,8 @@ Deno.test("the database stays readable by another connection while orders are in
   await using client = await TestClient.open(t.port);
   const first = await client.request(order({ cliente: "Primero" }));
   const second = await client.request(order({ cliente: "Segundo" }));
-  const inProcess = await waitFor(() => {
-    const r = row(t.db, first.id as number);
+  const inProcess = await waitFor(async () => {
+    const r = await row(t.db, first.id as number);
     return r?.estado === "en proceso" ? r : undefined;
   }, "the first order in process");
   assert.match(inProcess.fecha_inicio ?? "", ISO_MS);
@@ -122,7 +91,7 @@ Deno.test("the database stays readable by another connection while orders are in
   assert.equal(inProcess.duracion, null);
   assert.equal(inProcess.worker, 1);
   assert.equal(inProcess.intentos, 1);
-  const queued = row(t.db, second.id as number)!;
+  const queued = (await row(t.db, second.id as number))!;
   assert.equal(queued.estado, "en cola");
   assert.equal(queued.fecha_inicio, null);
   assert.equal(queued.intentos, 0);
@@ -136,14 +105,18 @@ Deno.test("an acknowledged order is already in the database when its reply arriv
     const reply = await client.request(order({ cliente: `Ack ${i}` }));
     assert.equal(reply.ok, true);
     // Read through a separate connection, right away.
-    assert.equal(row(t.db, reply.id as number)?.cliente, `Ack ${i}`, `order ${i} not committed`);
+    assert.equal(
+      (await row(t.db, reply.id as number))?.cliente,
+      `Ack ${i}`,
+      `order ${i} not committed`,
+    );
   }
 });
 
-Deno.test("a final state that cannot be written is retried until it lands, holding its permit", async () => {
+Deno.test("a final state that cannot be written is retried until it lands, holding its permit (SQLite: a trigger refuses it)", async () => {
   await using t = await startTestServer({ workMs: 200, max: 2 });
   // While `bloqueo` has a row, marking any order `listo` fails.
-  execDb(
+  sqliteExec(
     t.db,
     `CREATE TABLE bloqueo (x);
      INSERT INTO bloqueo VALUES (1);
@@ -158,14 +131,14 @@ Deno.test("a final state that cannot be written is retried until it lands, holdi
     () => t.log.lines.some((line) => line.includes("bloqueado por la prueba")),
     "a failed commit",
   );
-  assert.notEqual(row(t.db, reply.id as number)?.estado, "listo");
+  assert.notEqual((await row(t.db, reply.id as number))?.estado, "listo");
   assert.deepEqual(await capacity(t.port), { max: 2, libres: 1 }, "the permit is still held");
 
-  execDb(t.db, "DELETE FROM bloqueo");
+  sqliteExec(t.db, "DELETE FROM bloqueo");
   const event = await client.readJson();
   assert.equal(event.evento, "terminado");
   assert.equal(event.estado, "listo");
-  assert.equal(row(t.db, reply.id as number)?.estado, "listo");
+  assert.equal((await row(t.db, reply.id as number))?.estado, "listo");
   assert.deepEqual(await capacity(t.port), { max: 2, libres: 2 });
 });
 
@@ -187,5 +160,5 @@ Deno.test("a second server on the same database or port refuses to start, and th
   }
   await using client = await TestClient.open(t.port, "::1");
   assert.equal((await client.request(order())).ok, true);
-  assert.equal(rows(t.db).length, 1);
+  assert.equal((await rows(t.db)).length, 1);
 });

@@ -35,7 +35,7 @@ Deno.test("a worker cannot read files, use the network, read the environment, ru
   assert.equal(reply.ok, true);
   const event = await client.readJson(30_000);
   assert.equal(event.estado, "fallido");
-  const motivo = row(t.db, reply.id as number)!.motivo_fallo ?? "";
+  const motivo = (await row(t.db, reply.id as number))!.motivo_fallo ?? "";
   const found = motivo.match(/SONDA (\{.*\})/);
   assert.ok(found, `the probe did not report: ${motivo}`);
   const report = JSON.parse(found[1]!) as Record<string, string>;
@@ -68,7 +68,7 @@ Deno.test("an order whose worker throws is retried, ends fallido after retries +
   assert.equal(event.evento, "terminado");
   assert.equal(event.id, boom.id);
   assert.equal(event.estado, "fallido");
-  const failed = row(t.db, boom.id as number)!;
+  const failed = (await row(t.db, boom.id as number))!;
   assert.equal(failed.estado, "fallido");
   assert.equal(failed.intentos, 3);
   assert.match(failed.motivo_fallo ?? "", /explosión/);
@@ -144,7 +144,7 @@ Deno.test("a worker that closes itself is caught by the timeout, retried, then f
   const event = await client.readJson(15_000);
   assert.equal(event.id, dying.id);
   assert.equal(event.estado, "fallido");
-  const failed = row(t.db, dying.id as number)!;
+  const failed = (await row(t.db, dying.id as number))!;
   assert.equal(failed.intentos, 2);
   assert.match(failed.motivo_fallo ?? "", /tiempo agotado/);
   // The replaced worker serves the next order.
@@ -164,10 +164,10 @@ Deno.test("a worker calling Deno.exit ends only itself; the server goes on and t
   const event = await client.readJson(15_000);
   assert.equal(event.id, exiting.id);
   assert.equal(event.estado, "fallido");
-  assert.match(row(t.db, exiting.id as number)!.motivo_fallo ?? "", /tiempo agotado/);
+  assert.match((await row(t.db, exiting.id as number))!.motivo_fallo ?? "", /tiempo agotado/);
   const next = await client.request(order({ cliente: "Siguiente", avisar: true }));
   assert.equal((await client.readJson(15_000)).id, next.id);
-  assert.equal(row(t.db, next.id as number)?.estado, "listo");
+  assert.equal((await row(t.db, next.id as number))?.estado, "listo");
 });
 
 Deno.test("a worker answering for another order is replaced and the order retried", async () => {
@@ -180,7 +180,7 @@ Deno.test("a worker answering for another order is replaced and the order retrie
   const event = await client.readJson(15_000);
   assert.equal(event.id, confused.id);
   assert.equal(event.estado, "fallido");
-  const failed = row(t.db, confused.id as number)!;
+  const failed = (await row(t.db, confused.id as number))!;
   assert.equal(failed.intentos, 2);
   assert.match(failed.motivo_fallo ?? "", /otro pedido/);
   assert.deepEqual(await capacity(t.port), { max: 6, libres: 6 });
@@ -192,7 +192,7 @@ Deno.test("the cpu work mode processes orders too", async () => {
   const reply = await client.request(order({ avisar: true }));
   const event = await client.readJson(15_000);
   assert.equal(event.estado, "listo");
-  const done = row(t.db, reply.id as number)!;
+  const done = (await row(t.db, reply.id as number))!;
   assert.ok(done.duracion! >= 0.058, `duracion ${done.duracion}`);
 });
 

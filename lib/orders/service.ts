@@ -5,10 +5,8 @@
  *
  * @module
  */
-import { GroupCommitter } from "../store/group_commit.ts";
 import type { Logger } from "../util/log.ts";
-import type { PoolJob, PoolOptions } from "./pool.ts";
-import { WorkerPool } from "./pool.ts";
+import type { PoolEvents, PoolJob } from "./pool.ts";
 import {
   accepted,
   failure,
@@ -19,27 +17,52 @@ import {
   statusReply,
 } from "../wire/protocol.ts";
 import type { Order } from "../wire/schema.ts";
-import { AdmissionSemaphore, type Permit } from "./semaphore.ts";
+import type { AdmissionSemaphore, Permit } from "./semaphore.ts";
 import { type SharedSnapshot, SnapshotCache } from "../stats/cache.ts";
 import { ProcessingStats } from "../stats/live.ts";
 import type { StatsSnapshot } from "../stats/snapshot.ts";
-import type { NewOrder, OrderStore, OrderUpdate } from "../store/sqlite.ts";
+import type { Inserted, NewOrder, OrderStore, OrderUpdate } from "../store/types.ts";
 
 /** Someone waiting to hear that an order finished (a connection that sent `avisar`). */
 export interface OrderListener {
   /** False once the connection is gone; the notice is then dropped. */
   readonly open: boolean;
-  /** Called when the listener is registered for an order. */
+  /** Whether this listener still needs order `id`'s notice: not told yet, not already watching. */
+  wants(id: number): boolean;
+  /** Called when the listener is registered for an unfinished order. */
   watch(id: number): void;
   notify(event: FinishedEvent): void;
 }
 
-/** Options for {@linkcode OrderService}. */
+/** The worker pool, as the service drives it (see `WorkerPool`). */
+export interface OrderPool {
+  submit(job: PoolJob): void;
+  /** Orders not started yet. */
+  readonly queued: number;
+  /** Orders being processed now. */
+  readonly busy: number;
+  drain(timeoutMs: number): Promise<{ abandoned: PoolJob[]; queued: PoolJob[] }>;
+}
+
+/** Group commit, as the service writes through it (see `GroupCommitter`). */
+export interface OrderCommitter {
+  /** Resolves once the order's batch committed; rejects if it failed. */
+  insert(order: NewOrder): Promise<Inserted>;
+  /** Resolves once the change committed (failed batches are retried); rejects only once closed. */
+  update(update: OrderUpdate): Promise<void>;
+  /** Commits what is pending, refuses further writes; resolves with the updates it could not write. */
+  close(): Promise<number>;
+}
+
+/** Options for {@linkcode OrderService}: its parts, built by the server (or by a test). */
 export interface OrderServiceOptions {
-  store: OrderStore;
-  /** Admission limit. */
-  max: number;
-  pool: Omit<PoolOptions, "events">;
+  /** Reads: lookups, recovery. Writes go through `committer`; the owner closes the store. */
+  store: Pick<OrderStore, "findById" | "findIdByKey" | "unfinished">;
+  committer: OrderCommitter;
+  /** Admission: one permit per order from admission until its final state is committed. */
+  semaphore: Pick<AdmissionSemaphore, "tryAcquire" | "forceAcquire" | "capacity" | "available">;
+  /** Builds the worker pool, which reports to the service through `events`. */
+  createPool: (events: PoolEvents) => OrderPool;
   log: Logger;
 }
 
@@ -57,24 +80,31 @@ export interface ShutdownSummary {
 /**
  * @example
  * ```ts
- * const service = new OrderService({ store, max: 6, pool: poolOptions, log });
- * service.recover();
+ * const service = new OrderService({
+ *   store,
+ *   committer: new GroupCommitter((inserts, updates) => store.commit(inserts, updates)),
+ *   semaphore: new AdmissionSemaphore(6),
+ *   createPool: (events) => new WorkerPool({ ...poolOptions, events }),
+ *   log,
+ * });
+ * await service.recover();
  * const reply = await service.submit({ cliente: "Ana", productos: ["pan"], direccion: "Calle 1" });
  * ```
  */
 export class OrderService {
-  readonly #store: OrderStore;
+  readonly #store: OrderServiceOptions["store"];
   readonly #log: Logger;
   /** Per-order lines are built only when they will be printed: no cost on the hot path. */
   readonly #verbose: boolean;
-  readonly #semaphore: AdmissionSemaphore;
-  readonly #committer: GroupCommitter<NewOrder, OrderUpdate, number>;
-  readonly #pool: WorkerPool;
+  readonly #semaphore: OrderServiceOptions["semaphore"];
+  readonly #committer: OrderCommitter;
+  readonly #pool: OrderPool;
   readonly #stats = new ProcessingStats();
   readonly #snapshots = new SnapshotCache(this.#stats);
+  /** The permit of every order admitted or recovered and not yet finished. */
   readonly #permits = new Map<number, Permit>();
-  readonly #listeners = new Map<number, OrderListener[]>();
-  /** Idempotency keys whose first order is still being committed. */
+  readonly #listeners = new Map<number, Set<OrderListener>>();
+  /** Idempotency keys whose first order is still being committed or looked up. */
   readonly #keysInFlight = new Map<string, Promise<Reply>>();
   /** Final states written but not yet followed by their permit release and notice. */
   readonly #finishing = new Set<Promise<void>>();
@@ -84,56 +114,50 @@ export class OrderService {
     this.#store = options.store;
     this.#log = options.log;
     this.#verbose = options.log.level === "verbose";
-    this.#semaphore = new AdmissionSemaphore(options.max);
-    this.#committer = new GroupCommitter(
-      (inserts, updates) => this.#store.commit(inserts, updates),
-      { onError: (error) => this.#log.error(`no se pudo escribir en la base de datos: ${error}`) },
-    );
-    this.#pool = new WorkerPool({
-      ...options.pool,
-      events: {
-        onStart: (job, worker, at) => {
-          this.#stats.observeInProcess(this.#pool.busy);
-          this.#write({ tipo: "inicio", id: job.id, worker, inicio: at });
-          if (this.#verbose) this.#log.debug(`pedido #${job.id} en proceso en el worker ${worker}`);
-        },
-        onDone: (job, worker, result) => {
-          this.#stats.recordFinished({
-            id: job.id,
-            worker,
-            estado: "listo",
-            inicio: result.inicio,
-            fin: result.fin,
-          });
-          this.#finish(job.id, {
-            tipo: "fin",
-            id: job.id,
-            worker,
-            inicio: result.inicio,
-            fin: result.fin,
-          });
-          if (this.#verbose) {
-            this.#log.debug(`pedido #${job.id} listo en ${result.fin - result.inicio} ms`);
-          }
-        },
-        onRetry: (job, worker, motivo) => {
-          this.#write({ tipo: "reintento", id: job.id, motivo });
-          this.#log.warn(`pedido #${job.id}, worker ${worker}: ${motivo}; se reintenta`);
-        },
-        onWorkerError: (worker, motivo, retryInMs) => {
-          this.#log.warn(`worker ${worker}: ${motivo}; se reinicia en ${retryInMs} ms`);
-        },
-        onFail: (job, worker, motivo, at) => {
-          this.#stats.recordFinished({
-            id: job.id,
-            worker,
-            estado: "fallido",
-            inicio: null,
-            fin: at,
-          });
-          this.#finish(job.id, { tipo: "fallo", id: job.id, motivo, fin: at });
-          this.#log.warn(`pedido #${job.id} fallido tras ${job.intentos} intentos: ${motivo}`);
-        },
+    this.#semaphore = options.semaphore;
+    this.#committer = options.committer;
+    this.#pool = options.createPool({
+      onStart: (job, worker, at) => {
+        this.#stats.observeInProcess(this.#pool.busy);
+        this.#write({ tipo: "inicio", id: job.id, worker, inicio: at });
+        if (this.#verbose) this.#log.debug(`pedido #${job.id} en proceso en el worker ${worker}`);
+      },
+      onDone: (job, worker, result) => {
+        this.#stats.recordFinished({
+          id: job.id,
+          worker,
+          estado: "listo",
+          inicio: result.inicio,
+          fin: result.fin,
+        });
+        this.#finish(job.id, {
+          tipo: "fin",
+          id: job.id,
+          worker,
+          inicio: result.inicio,
+          fin: result.fin,
+        });
+        if (this.#verbose) {
+          this.#log.debug(`pedido #${job.id} listo en ${result.fin - result.inicio} ms`);
+        }
+      },
+      onRetry: (job, worker, motivo) => {
+        this.#write({ tipo: "reintento", id: job.id, motivo });
+        this.#log.warn(`pedido #${job.id}, worker ${worker}: ${motivo}; se reintenta`);
+      },
+      onWorkerError: (worker, motivo, retryInMs) => {
+        this.#log.warn(`worker ${worker}: ${motivo}; se reinicia en ${retryInMs} ms`);
+      },
+      onFail: (job, worker, motivo, at) => {
+        this.#stats.recordFinished({
+          id: job.id,
+          worker,
+          estado: "fallido",
+          inicio: null,
+          fin: at,
+        });
+        this.#finish(job.id, { tipo: "fallo", id: job.id, motivo, fin: at });
+        this.#log.warn(`pedido #${job.id} fallido tras ${job.intentos} intentos: ${motivo}`);
       },
     });
   }
@@ -151,10 +175,10 @@ export class OrderService {
   /**
    * Queues again the orders a crash left `en cola` or `en proceso`, in id
    * order. They were acknowledged, so they hold permits even beyond `max`.
-   * Returns how many were recovered.
+   * Resolves with how many were recovered.
    */
-  recover(): number {
-    const orders = this.#store.unfinished();
+  async recover(): Promise<number> {
+    const orders = await this.#store.unfinished();
     for (const order of orders) {
       this.#permits.set(order.id, this.#semaphore.forceAcquire());
       this.#stats.recordRecovered();
@@ -164,8 +188,14 @@ export class OrderService {
   }
 
   /**
-   * Admits an order: validates capacity, commits it, queues it. Resolves only
-   * after the insert has committed, so an `ok` reply means the order is durable.
+   * Admits an order: checks capacity, commits it, queues it. Resolves only
+   * after the insert has committed, so an `ok` reply means the order is
+   * durable. An order is admitted (or refused) before this returns, so
+   * orders submitted one after another get their ids in that order.
+   *
+   * An order with a known key gets the original's id, marked `duplicado`:
+   * the store recognises the key in the commit, and a key whose first order
+   * is still in flight waits for it.
    */
   submit(order: Order, listener?: OrderListener): Promise<Reply> {
     if (this.#closing) return Promise.resolve(this.#reject("apagando"));
@@ -177,15 +207,18 @@ export class OrderService {
           reply.ok && reply.id !== undefined ? this.#duplicate(reply.id, listener) : reply
         );
       }
-      const existing = this.#store.findIdByKey(clave);
-      if (existing !== undefined) return Promise.resolve(this.#duplicate(existing, listener));
     }
     const permit = this.#semaphore.tryAcquire();
-    if (!permit) return Promise.resolve(this.#reject("limite"));
-    const reply = this.#admit(order, permit, listener);
+    if (!permit && clave === undefined) return Promise.resolve(this.#reject("limite"));
+    // Without a permit, a known key is still answered with its order.
+    const reply = permit
+      ? this.#admit(order, permit, listener)
+      : this.#duplicateOrLimit(clave!, listener);
     if (clave !== undefined) {
+      // Reserved before anything is awaited: a resend arriving meanwhile waits for this reply.
       this.#keysInFlight.set(clave, reply);
-      reply.finally(() => this.#keysInFlight.delete(clave));
+      const release = () => this.#keysInFlight.delete(clave);
+      reply.then(release, release);
     }
     return reply;
   }
@@ -196,16 +229,25 @@ export class OrderService {
       productos: order.productos,
       direccion: order.direccion,
     };
-    let id: number;
+    let inserted: Inserted;
     try {
-      id = await this.#committer.insert({ ...pedido, clave: order.clave, recibido: Date.now() });
+      inserted = await this.#committer.insert({
+        ...pedido,
+        clave: order.clave,
+        recibido: Date.now(),
+      });
     } catch {
       permit.release();
       return this.#reject("interno", "el pedido no se pudo guardar");
     }
+    const { id } = inserted;
+    if (inserted.existing) {
+      permit.release();
+      return this.#duplicate(id, listener);
+    }
     this.#permits.set(id, permit);
-    if (listener) {
-      this.#listeners.set(id, [...(this.#listeners.get(id) ?? []), listener]);
+    if (listener?.wants(id)) {
+      this.#listeners.set(id, new Set([listener]));
       listener.watch(id);
     }
     this.#stats.recordAdmitted();
@@ -214,29 +256,37 @@ export class OrderService {
     return accepted(id);
   }
 
+  async #duplicateOrLimit(clave: string, listener: OrderListener | undefined): Promise<Reply> {
+    const id = await this.#store.findIdByKey(clave);
+    return id === undefined ? this.#reject("limite") : this.#duplicate(id, listener);
+  }
+
   /**
    * The reply to an order resent under a known key. A listener follows the
-   * original order: registered if it is still unfinished, told at once if
-   * it already ended.
+   * original order, once: registered if it is still unfinished, told at once
+   * if it already ended.
    */
-  #duplicate(id: number, listener: OrderListener | undefined): Reply {
-    if (listener) {
-      if (this.#permits.has(id)) {
-        this.#listeners.set(id, [...(this.#listeners.get(id) ?? []), listener]);
-        listener.watch(id);
-      } else {
-        const order = this.#store.findById(id);
-        if (order && (order.estado === "listo" || order.estado === "fallido")) {
-          listener.notify(finishedEvent({ ...order, estado: order.estado }));
-        }
-      }
+  #duplicate(id: number, listener: OrderListener | undefined): Reply | Promise<Reply> {
+    const reply = accepted(id, true);
+    if (!listener?.wants(id)) return reply;
+    if (this.#permits.has(id)) {
+      let listeners = this.#listeners.get(id);
+      if (!listeners) this.#listeners.set(id, listeners = new Set());
+      listeners.add(listener);
+      listener.watch(id);
+      return reply;
     }
-    return accepted(id, true);
+    return this.#store.findById(id).then((order) => {
+      if (order && (order.estado === "listo" || order.estado === "fallido")) {
+        listener.notify(finishedEvent({ ...order, estado: order.estado }));
+      }
+      return reply;
+    });
   }
 
   /** The state and times of one order. */
-  status(id: number): Reply {
-    const order = this.#store.findById(id);
+  async status(id: number): Promise<Reply> {
+    const order = await this.#store.findById(id);
     return order ? statusReply(order) : failure("no_encontrado", `no existe el pedido #${id}`);
   }
 
@@ -268,17 +318,17 @@ export class OrderService {
 
   /**
    * Lets orders in process finish (at most `drainMs`), leaves queued ones
-   * `en cola`, writes every pending change and closes the store.
+   * `en cola`, and writes every pending change. The store stays open: its
+   * owner closes it once this resolves.
    */
   async shutdown(drainMs: number): Promise<ShutdownSummary> {
     this.beginShutdown();
     const { abandoned, queued } = await this.#pool.drain(drainMs);
-    const unwrittenUpdates = this.#committer.close();
+    const unwrittenUpdates = await this.#committer.close();
     // Notices read the store, so let every committed final state send its
     // notice before the store closes.
     await Promise.all(this.#finishing);
     const snapshot = this.#stats.snapshot({ enCola: queued.length, enProceso: abandoned.length });
-    this.#store.close();
     this.#listeners.clear();
     for (const permit of this.#permits.values()) permit.release();
     this.#permits.clear();
@@ -302,20 +352,20 @@ export class OrderService {
       () => {
         this.#permits.get(id)?.release();
         this.#permits.delete(id);
-        this.#notify(id);
+        return this.#notify(id);
       },
       () => {},
     ).finally(() => this.#finishing.delete(finishing));
     this.#finishing.add(finishing);
   }
 
-  #notify(id: number) {
+  async #notify(id: number) {
     const listeners = this.#listeners.get(id);
     if (!listeners) return;
     this.#listeners.delete(id);
     let order: OrderView | undefined;
     try {
-      order = this.#store.findById(id);
+      order = await this.#store.findById(id);
     } catch (error) {
       this.#log.error(`no se pudo leer el pedido #${id} para avisar: ${error}`);
       return;

@@ -15,7 +15,7 @@ import {
 import { DEFAULT_MAX_MESSAGE_BYTES } from "../wire/framing.ts";
 import { DEFAULT_PORT } from "../wire/protocol.ts";
 import type { LogLevel } from "../util/log.ts";
-import type { SyncMode } from "../store/sqlite.ts";
+import type { SyncMode } from "../store/types.ts";
 import type { WorkMode } from "../orders/work.ts";
 
 /** Everything `startServer` needs to know. */

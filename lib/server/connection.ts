@@ -1,8 +1,9 @@
 /**
- * One client connection: greeting, framing, answering in request order,
- * completion notices, and the limits that keep one bad client from costing
- * anyone else anything (message size, idle time, stalled readers, replies
- * prepared ahead of the reader).
+ * One client connection: greeting, framing, answering in request order (as
+ * if each request ran after the one before it), completion notices (one per
+ * order), and the limits that keep one bad client from costing anyone else
+ * anything (message size, idle time, stalled readers, replies prepared ahead
+ * of the reader).
  *
  * @module
  */
@@ -22,6 +23,8 @@ export interface ConnectionOptions {
   /** The greeting line, built when the client connects. */
   greeting: () => string;
   handle: (message: Record<string, unknown>, context: RequestContext) => Reply | Promise<Reply>;
+  /** Whether a message only reads (see `isRead` in `handlers.ts`). */
+  isRead: (message: Record<string, unknown>) => boolean;
   /** Counts a message rejected before it reached a handler. */
   onFrameError: (codigo: FrameErrorCode) => void;
   log: Logger;
@@ -52,6 +55,12 @@ const MAX_PENDING_REPLY_CHARS = 64 * 1024;
  * of answering one read it lets them run before going on.
  */
 const TURN_MS = 10;
+/**
+ * Orders whose notice a connection remembers having sent, so that resending
+ * one does not bring its notice again; past this many, the oldest are
+ * forgotten and memory stays bounded however long the connection lives.
+ */
+const TOLD_MEMORY = 4096;
 const encoder = new TextEncoder();
 
 /**
@@ -71,7 +80,10 @@ export class Connection implements OrderListener {
   #writes: Promise<void> = Promise.resolve();
   #writeStartedAt: number | undefined;
   #lastMessageAt = Date.now();
+  /** Orders whose notice this connection waits for. */
   #watching = new Set<number>();
+  /** Orders whose notice was sent, oldest first (at most `TOLD_MEMORY`). */
+  #told = new Set<number>();
   /** Set while replies to a read are being prepared; see `notify`. */
   #heldEvents: string[] | undefined;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
@@ -86,11 +98,18 @@ export class Connection implements OrderListener {
     return this.#open;
   }
 
+  wants(id: number): boolean {
+    return !this.#watching.has(id) && !this.#told.has(id);
+  }
+
   watch(id: number): void {
     this.#watching.add(id);
   }
 
   notify(event: FinishedEvent): void {
+    if (this.#told.has(event.id)) return;
+    this.#told.add(event.id);
+    if (this.#told.size > TOLD_MEMORY) this.#told.delete(this.#told.values().next().value!);
     this.#watching.delete(event.id);
     this.#lastMessageAt = Date.now();
     // An event for an order whose reply is still being prepared waits for
@@ -183,6 +202,9 @@ export class Connection implements OrderListener {
         }
       }
       const lines = await linesOf(replies);
+/**
+      const replies = await this.#answerInOrder(frames, context);
+      const lines = replies.map(encodeLine).join("");
       const events = this.#heldEvents.join("");
       this.#heldEvents = undefined;
       this.#send(lines + events);

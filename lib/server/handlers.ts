@@ -1,12 +1,20 @@
 /**
  * Request handlers, one per `tipo`: each validates, asks the order service,
- * and returns the reply. No I/O of their own and no SQL.
+ * and returns the reply. No I/O of their own and no SQL. Each `tipo` is
+ * also known as a read or a write, so that a connection can run pipelined
+ * requests as if one after another (see {@linkcode isRead}).
  *
  * @module
  */
 import type { OrderListener, OrderService } from "../orders/service.ts";
 import { failure, type Reply, statisticsReply } from "../wire/protocol.ts";
 import { parseRequest, type Request } from "../wire/schema.ts";
+
+/** What the handlers ask of the order service. */
+export type RequestService = Pick<
+  OrderService,
+  "submit" | "status" | "snapshot" | "recordRejected"
+>;
 
 /** Per-connection facts a handler may need. */
 export interface RequestContext {
@@ -17,7 +25,7 @@ export interface RequestContext {
 type Handler<T extends Request["tipo"]> = (
   request: Extract<Request, { tipo: T }>,
   context: RequestContext,
-  service: OrderService,
+  service: RequestService,
 ) => Reply | Promise<Reply>;
 
 const HANDLERS: { [T in Request["tipo"]]: Handler<T> } = {
@@ -30,6 +38,24 @@ const HANDLERS: { [T in Request["tipo"]]: Handler<T> } = {
   },
 };
 
+/** The `tipo`s that only read: what they answer depends on every write before them. */
+const READS: ReadonlySet<unknown> = new Set<Request["tipo"]>(["estado", "estadisticas"]);
+
+/**
+ * Whether a message only reads. A read must not start before the writes
+ * sent ahead of it on its connection are answered, nor a later write before
+ * the read is. A message without `tipo` is an order, a write.
+ *
+ * @example
+ * ```ts
+ * isRead({ tipo: "estado", id: 1 }); // true
+ * isRead({ cliente: "Ana", productos: ["pan"], direccion: "Calle 1" }); // false
+ * ```
+ */
+export function isRead(message: Record<string, unknown>): boolean {
+  return READS.has(message.tipo);
+}
+
 /**
  * Answers one decoded message. Invalid requests are counted as rejections
  * and answered `pedido_invalido` with per-field errors.
@@ -37,7 +63,7 @@ const HANDLERS: { [T in Request["tipo"]]: Handler<T> } = {
 export function handleMessage(
   message: Record<string, unknown>,
   context: RequestContext,
-  service: OrderService,
+  service: RequestService,
 ): Reply | Promise<Reply> {
   const validation = parseRequest(message);
   if (!validation.ok) {

@@ -1,22 +1,25 @@
 /**
- * The composition root: locks the database, opens the store, binds the
- * sockets, starts the pool and accepts connections; and takes it all down
+ * The composition root: opens the store (which locks it), binds the
+ * sockets, builds the order service from its parts (group commit, admission
+ * semaphore, worker pool) and accepts connections; and takes it all down
  * again in order.
  *
  * @module
  */
 import type { ServerConfig } from "./config.ts";
 import { Connection } from "./connection.ts";
-import { handleMessage } from "./handlers.ts";
-import { lockDatabaseFile } from "./instance_lock.ts";
+import { handleMessage, isRead } from "./handlers.ts";
 import { bindListeners } from "./listen.ts";
 import { formatAddress } from "../util/net.ts";
 import { createLogger, type Logger } from "../util/log.ts";
 import { OrderService, type ShutdownSummary } from "../orders/service.ts";
+import { AdmissionSemaphore } from "../orders/semaphore.ts";
+import { type WorkerFactory, WorkerPool } from "../orders/pool.ts";
 import { encodeLine, failure, greeting } from "../wire/protocol.ts";
-import { openSqliteStore, SCHEMA_VERSION } from "../store/sqlite.ts";
+import { GroupCommitter } from "../store/group_commit.ts";
+import { openStore } from "../store/open.ts";
+import type { Inserted, NewOrder, OrderUpdate } from "../store/types.ts";
 import { VERSION } from "../util/version.ts";
-import type { WorkerFactory } from "../orders/pool.ts";
 
 /** Replaceable parts, for tests. */
 export interface ServerOverrides {
@@ -51,7 +54,7 @@ const CLOSE_GRACE_MS = 1000;
  * await using server = await startServer({ ...config, port: 0, db: "/tmp/p.db" });
  * console.log(server.addresses); // ["0.0.0.0:40123", "[::]:40123"]
  * ```
- * @throws {DatabaseInUseError} if another server holds the database
+ * @throws {DatabaseInUseError} if another server holds a SQLite database
  * @throws {PortInUseError} if the port is taken
  */
 export async function startServer(
@@ -59,40 +62,47 @@ export async function startServer(
   overrides: ServerOverrides = {},
 ): Promise<RunningServer> {
   const log = overrides.log ?? createLogger(config.logLevel, "pedidos");
-  const lock = lockDatabaseFile(config.db);
-  let store;
+  const store = await openStore(config.db, { sync: config.sync });
   let listeners: Deno.TcpListener[];
   try {
-    store = openSqliteStore(config.db, config.sync);
-    try {
-      listeners = bindListeners(config.hosts, config.port, log);
-    } catch (error) {
-      store.close();
-      throw error;
-    }
+    listeners = bindListeners(config.hosts, config.port, log);
   } catch (error) {
-    lock.close();
+    await store.close();
     throw error;
   }
   const service = new OrderService({
     store,
-    max: config.max,
+    committer: new GroupCommitter<NewOrder, OrderUpdate, Inserted>(
+      (inserts, updates) => store.commit(inserts, updates),
+      { onError: (error) => log.error(`no se pudo escribir en la base de datos: ${error}`) },
+    ),
+    semaphore: new AdmissionSemaphore(config.max),
+    createPool: (events) =>
+      new WorkerPool({
+        size: config.workers,
+        workerUrl: overrides.workerUrl ?? WORKER_URL,
+        workMs: config.workMs,
+        workMode: config.workMode,
+        timeoutMs: config.timeoutMs,
+        retries: config.retries,
+        events,
+        ...(overrides.createWorker ? { createWorker: overrides.createWorker } : {}),
+      }),
     log,
-    pool: {
-      size: config.workers,
-      workerUrl: overrides.workerUrl ?? WORKER_URL,
-      workMs: config.workMs,
-      workMode: config.workMode,
-      timeoutMs: config.timeoutMs,
-      retries: config.retries,
-      ...(overrides.createWorker ? { createWorker: overrides.createWorker } : {}),
-    },
   });
-  const recovered = service.recover();
+  let recovered: number;
+  try {
+    recovered = await service.recover();
+  } catch (error) {
+    await service.shutdown(0);
+    for (const listener of listeners) listener.close();
+    await store.close();
+    throw error;
+  }
 
   const addresses = listeners.map((listener) => formatAddress(listener.addr));
   log.info(
-    `versión ${VERSION}; base de datos ${config.db} (esquema v${SCHEMA_VERSION}, sync ${config.sync})`,
+    `versión ${VERSION}; base de datos ${config.db} (esquema v${store.schemaVersion}, sync ${config.sync})`,
   );
   log.info(
     `${config.workers} workers (${config.workMode} ${config.workMs} ms), máximo ${config.max} pedidos admitidos`,
@@ -108,6 +118,7 @@ export async function startServer(
     greeting: () => encodeLine(greeting(service.capacity, VERSION)),
     handle: (message: Record<string, unknown>, context: Parameters<typeof handleMessage>[1]) =>
       handleMessage(message, context, service),
+    isRead,
     onFrameError: (codigo: string) => service.recordRejected(codigo),
     log,
   };
@@ -162,7 +173,7 @@ export async function startServer(
         ),
       );
       await Promise.all(connectionsDone);
-      lock.close();
+      await store.close();
       if (summary.abandoned > 0) {
         log.warn(`${summary.abandoned} pedidos quedaron en proceso; se retomarán al reiniciar`);
       }
@@ -175,8 +186,6 @@ export async function startServer(
     return stopping;
   };
 
-  // Keeps the signature asynchronous: callers await start-up either way.
-  await Promise.resolve();
   return {
     addresses,
     port: listeners[0]!.addr.port,

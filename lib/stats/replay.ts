@@ -15,15 +15,9 @@ import {
   throughput,
 } from "./snapshot.ts";
 import { type Interval, maxOverlapOfRanges } from "./timeline.ts";
+import type { OrderRow } from "../store/types.ts";
 
-/** An order as stored in SQLite (dates as ISO-8601 strings). */
-export interface OrderRow {
-  id: number;
-  estado: string;
-  worker: number | null;
-  fecha_inicio: string | null;
-  fecha_fin: string | null;
-}
+export type { OrderRow };
 
 /** Options of {@link snapshotFromRows}. */
 export interface SnapshotFromRowsOptions {
@@ -50,14 +44,14 @@ function parseDate(iso: string | null): number | null {
  * not stored, so `rechazos` is empty. The window goes from the earliest to the
  * latest date found (both `now()` if none). Unreadable dates count as `null`.
  *
- * Reads `rows` once; keeps three numbers per row that has started, so a
- * million rows take a few tens of MB.
+ * Reads `rows` once, as a store's read side streams them; keeps three
+ * numbers per row that has started, so a million rows take a few tens of MB.
  *
  * @throws {RangeError} if `timelineCapacity` is not a non-negative integer.
  *
  * @example
  * ```ts
- * const snap = snapshotFromRows([
+ * const snap = await snapshotFromRows([
  *   { id: 1, estado: "listo", worker: 1, fecha_inicio: "2026-11-28T10:00:00.000Z", fecha_fin: "2026-11-28T10:00:02.000Z" },
  *   { id: 2, estado: "en cola", worker: null, fecha_inicio: null, fecha_fin: null },
  * ]);
@@ -65,10 +59,10 @@ function parseDate(iso: string | null): number | null {
  * snap.enCola; // 1
  * ```
  */
-export function snapshotFromRows(
-  rows: Iterable<OrderRow>,
+export async function snapshotFromRows(
+  rows: Iterable<OrderRow> | AsyncIterable<OrderRow>,
   options: SnapshotFromRowsOptions = {},
-): StatsSnapshot {
+): Promise<StatsSnapshot> {
   const capacity = checkCapacity(options.timelineCapacity ?? DEFAULT_TIMELINE_CAPACITY);
   let recibidos = 0, listos = 0, fallidos = 0, enCola = 0, enProceso = 0;
   let earliest = Infinity, latest = -Infinity;
@@ -81,7 +75,7 @@ export function snapshotFromRows(
   const fines: number[] = [];
   const workers: number[] = [];
 
-  for (const row of rows) {
+  for await (const row of rows) {
     recibidos++;
     const inicio = parseDate(row.fecha_inicio);
     const fin = parseDate(row.fecha_fin);

@@ -14,8 +14,8 @@ const mixedRows: OrderRow[] = [
   { id: 7, estado: "en cola", worker: null, fecha_inicio: null, fecha_fin: null },
 ];
 
-Deno.test("a snapshot of database rows counts every state and measures the finished ones", () => {
-  const snap = snapshotFromRows(mixedRows);
+Deno.test("a snapshot of database rows counts every state and measures the finished ones", async () => {
+  const snap = await snapshotFromRows(mixedRows);
   assert.deepEqual(snap, {
     desde: "2026-11-28T10:00:00.000Z",
     hasta: "2026-11-28T10:00:05.000Z",
@@ -38,8 +38,8 @@ Deno.test("a snapshot of database rows counts every state and measures the finis
   });
 });
 
-Deno.test("orders still in process count as open for the maximum in parallel", () => {
-  const snap = snapshotFromRows([
+Deno.test("orders still in process count as open for the maximum in parallel", async () => {
+  const snap = await snapshotFromRows([
     ...mixedRows,
     { id: 8, estado: "en proceso", worker: 3, fecha_inicio: iso(4600), fecha_fin: null },
     { id: 9, estado: "listo", worker: 1, fecha_inicio: iso(4550), fecha_fin: iso(4700) },
@@ -48,7 +48,7 @@ Deno.test("orders still in process count as open for the maximum in parallel", (
   assert.equal(snap.enProceso, 2);
 });
 
-Deno.test("a snapshot of rows keeps only the intervals that ended last, whatever the row order", () => {
+Deno.test("a snapshot of rows keeps only the intervals that ended last, whatever the row order", async () => {
   const rows: OrderRow[] = [5, 1, 4, 2, 3].map((n) => ({
     id: n,
     estado: "listo",
@@ -56,13 +56,13 @@ Deno.test("a snapshot of rows keeps only the intervals that ended last, whatever
     fecha_inicio: iso(n * 1000 - 500),
     fecha_fin: iso(n * 1000),
   }));
-  const snap = snapshotFromRows(rows, { timelineCapacity: 2 });
+  const snap = await snapshotFromRows(rows, { timelineCapacity: 2 });
   assert.deepEqual(snap.intervalos.map((it) => it.worker), [4, 5]);
-  assert.equal(snapshotFromRows(rows, { timelineCapacity: 0 }).intervalos.length, 0);
+  assert.equal((await snapshotFromRows(rows, { timelineCapacity: 0 })).intervalos.length, 0);
 });
 
-Deno.test("a snapshot of no rows uses the clock for its window and has nothing to measure", () => {
-  const snap = snapshotFromRows([], { now: () => T0 });
+Deno.test("a snapshot of no rows uses the clock for its window and has nothing to measure", async () => {
+  const snap = await snapshotFromRows([], { now: () => T0 });
   assert.equal(snap.desde, "2026-11-28T10:00:00.000Z");
   assert.equal(snap.hasta, "2026-11-28T10:00:00.000Z");
   assert.equal(snap.recibidos, 0);
@@ -71,7 +71,7 @@ Deno.test("a snapshot of no rows uses the clock for its window and has nothing t
   assert.equal(snap.maxSimultaneos, 0);
 });
 
-Deno.test("a timeline capacity that is not a non-negative integer is rejected with a RangeError", () => {
-  assert.throws(() => snapshotFromRows([], { timelineCapacity: 1.5 }), RangeError);
-  assert.throws(() => snapshotFromRows([], { timelineCapacity: -1 }), RangeError);
+Deno.test("a timeline capacity that is not a non-negative integer is rejected with a RangeError", async () => {
+  await assert.rejects(snapshotFromRows([], { timelineCapacity: 1.5 }), RangeError);
+  await assert.rejects(snapshotFromRows([], { timelineCapacity: -1 }), RangeError);
 });

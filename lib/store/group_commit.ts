@@ -4,14 +4,17 @@
  * of one per order. Callers learn the outcome through promises that settle
  * only after the transaction has committed.
  *
+ * One transaction runs at a time: writes requested while it runs form the
+ * next batch, so batches commit (and ids are given) in request order.
+ *
  * @module
  */
 
-/** The transaction: applies all inserts and updates at once, returning the inserts' results. */
-export type CommitFn<Insert, Update, Id> = (
+/** The transaction: applies all inserts and updates at once, resolving with the inserts' results. */
+export type CommitFn<Insert, Update, Result> = (
   inserts: readonly Insert[],
   updates: readonly Update[],
-) => Id[];
+) => Promise<Result[]>;
 
 /** Options for {@linkcode GroupCommitter}. */
 export interface GroupCommitterOptions {
@@ -25,9 +28,11 @@ export interface GroupCommitterOptions {
 
 interface Pending<T> {
   value: T;
-  resolve: (id: never) => void;
+  resolve: (result: never) => void;
   reject: (error: unknown) => void;
 }
+
+const closedError = () => new Error("no se puede escribir: la base de datos está cerrada");
 
 /**
  * Batches writes into shared transactions.
@@ -39,28 +44,24 @@ interface Pending<T> {
  * @example
  * ```ts
  * const committer = new GroupCommitter((inserts, updates) => store.commit(inserts, updates));
- * const id = await committer.insert(order); // committed when this resolves
+ * const inserted = await committer.insert(order); // committed when this resolves
  * ```
  */
-export class GroupCommitter<Insert, Update, Id> {
-  readonly #commit: CommitFn<Insert, Update, Id>;
+export class GroupCommitter<Insert, Update, Result> {
+  readonly #commit: CommitFn<Insert, Update, Result>;
   readonly #options: Required<Omit<GroupCommitterOptions, "onError">> & GroupCommitterOptions;
   #inserts: Pending<Insert>[] = [];
   #updates: Pending<Update>[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The transaction running now, resolving to whether it committed. */
+  #running: Promise<boolean> | undefined;
   #retryDelay: number;
   #closed = false;
-  #batches = 0;
 
-  constructor(commit: CommitFn<Insert, Update, Id>, options: GroupCommitterOptions = {}) {
+  constructor(commit: CommitFn<Insert, Update, Result>, options: GroupCommitterOptions = {}) {
     this.#commit = commit;
     this.#options = { retryDelayMs: 250, maxRetryDelayMs: 5000, ...options };
     this.#retryDelay = this.#options.retryDelayMs;
-  }
-
-  /** Transactions committed so far. */
-  get batches(): number {
-    return this.#batches;
   }
 
   /** Writes waiting for the next transaction. */
@@ -68,9 +69,9 @@ export class GroupCommitter<Insert, Update, Id> {
     return this.#inserts.length + this.#updates.length;
   }
 
-  /** Queues an insert; resolves with its id once committed, rejects if the commit fails. */
-  insert(value: Insert): Promise<Id> {
-    return this.#enqueue(this.#inserts, value) as Promise<Id>;
+  /** Queues an insert; resolves with its result once committed, rejects if the commit fails. */
+  insert(value: Insert): Promise<Result> {
+    return this.#enqueue(this.#inserts, value) as Promise<Result>;
   }
 
   /** Queues an update; resolves once committed (retrying failed commits until then). */
@@ -79,15 +80,16 @@ export class GroupCommitter<Insert, Update, Id> {
   }
 
   #enqueue<T>(queue: Pending<T>[], value: T): Promise<unknown> {
-    if (this.#closed) return Promise.reject(new Error("Cannot write: the store is closed"));
+    if (this.#closed) return Promise.reject(closedError());
     const { promise, resolve, reject } = Promise.withResolvers<never>();
     queue.push({ value, resolve, reject });
     this.#schedule(0);
     return promise;
   }
 
+  /** Arms the timer, unless it is armed or a transaction runs (which re-arms it when done). */
   #schedule(delay: number) {
-    if (this.#timer !== undefined) return;
+    if (this.#timer !== undefined || this.#running) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.flush();
@@ -95,52 +97,64 @@ export class GroupCommitter<Insert, Update, Id> {
   }
 
   /**
-   * Commits everything pending now. Returns false if the commit failed
-   * (updates stay queued and a retry is scheduled).
+   * Commits everything pending now (after the running transaction, if any).
+   * Resolves to false if the commit failed (updates stay queued and a retry
+   * is scheduled).
    */
-  flush(): boolean {
+  flush(): Promise<boolean> {
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    if (this.pending === 0) return true;
+    if (this.#running) return this.#running.then(() => this.flush());
+    if (this.pending === 0) return Promise.resolve(true);
     const inserts = this.#inserts;
     const updates = this.#updates;
     this.#inserts = [];
     this.#updates = [];
-    let ids: Id[];
+    const running = this.#run(inserts, updates);
+    this.#running = running;
+    running.then((committed) => {
+      this.#running = undefined;
+      if (this.pending > 0 && !this.#closed) {
+        this.#schedule(committed ? 0 : this.#retryDelay);
+        if (!committed) {
+          this.#retryDelay = Math.min(this.#retryDelay * 2, this.#options.maxRetryDelayMs);
+        }
+      }
+    });
+    return running;
+  }
+
+  async #run(inserts: Pending<Insert>[], updates: Pending<Update>[]): Promise<boolean> {
+    let results: Result[];
     try {
-      ids = this.#commit(inserts.map((p) => p.value), updates.map((p) => p.value));
+      results = await this.#commit(inserts.map((p) => p.value), updates.map((p) => p.value));
     } catch (error) {
       this.#options.onError?.(error);
       for (const pending of inserts) pending.reject(error);
       this.#updates = updates.concat(this.#updates);
-      if (!this.#closed) {
-        this.#schedule(this.#retryDelay);
-        this.#retryDelay = Math.min(this.#retryDelay * 2, this.#options.maxRetryDelayMs);
-      }
       return false;
     }
-    this.#batches++;
     this.#retryDelay = this.#options.retryDelayMs;
-    inserts.forEach((pending, i) => pending.resolve(ids[i] as never));
+    inserts.forEach((pending, i) => pending.resolve(results[i] as never));
     for (const pending of updates) pending.resolve(undefined as never);
     return true;
   }
 
   /**
-   * Commits what is pending and refuses further writes. Returns how many
-   * updates could not be committed (they are lost to this run; the orders
-   * they describe are recovered from their last committed state at the next
-   * start).
+   * Commits what is pending and refuses further writes. Resolves with how
+   * many updates could not be committed (they are lost to this run; the
+   * orders they describe are recovered from their last committed state at
+   * the next start).
    */
-  close(): number {
+  async close(): Promise<number> {
     this.#closed = true;
-    this.flush();
+    await this.flush();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     const lost = this.#updates.length;
-    const error = new Error("Cannot write: the store is closed");
+    const error = closedError();
     for (const pending of this.#updates) pending.reject(error);
     this.#updates = [];
     return lost;

@@ -1,48 +1,29 @@
 /**
- * The order store: SQLite through `node:sqlite`, owned by the main thread.
+ * The SQLite backend: one database file through `node:sqlite`, owned by the
+ * main thread, locked against a second server (`sqlite_lock.ts`).
  *
  * Writes arrive in batches (see `group_commit.ts`): each call to `commit`
- * is one transaction, so many orders cost one fsync. Statements use bound
- * parameters only.
+ * is one transaction, so many orders cost one fsync. `node:sqlite` is
+ * synchronous, so every promise this store returns is already settled when
+ * the call returns. Statements use bound parameters only.
  *
  * @module
  */
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import type { OrderView } from "../wire/protocol.ts";
-import type { OrderRow } from "../stats/replay.ts";
-
-/** How hard SQLite flushes at commit: `full` survives power loss, `normal` only a crash. */
-export type SyncMode = "full" | "normal";
-
-/** An admitted order about to be stored. */
-export interface NewOrder {
-  cliente: string;
-  productos: string[];
-  direccion: string;
-  clave?: string | undefined;
-  /** Epoch milliseconds when the order was received. */
-  recibido: number;
-}
-
-/** A state change reported by the worker pool. Times are epoch milliseconds. */
-export type OrderUpdate =
-  | { tipo: "inicio"; id: number; worker: number; inicio: number }
-  | { tipo: "fin"; id: number; worker: number; inicio: number; fin: number }
-  | { tipo: "reintento"; id: number; motivo: string }
-  | { tipo: "fallo"; id: number; motivo: string; fin: number };
-
-/** What the rest of the server needs from storage. */
-export interface OrderStore {
-  /** Inserts and updates in one transaction; returns the new ids in order. */
-  commit(inserts: readonly NewOrder[], updates: readonly OrderUpdate[]): number[];
-  findById(id: number): OrderView | undefined;
-  findIdByKey(clave: string): number | undefined;
-  /** Orders left `en cola` or `en proceso`, by id: the work a crash interrupted. */
-  unfinished(): OrderView[];
-  /** Every order, for statistics, streamed. */
-  rows(): Iterable<OrderRow>;
-  close(): void;
-}
+import { durationSeconds, failureDuration, isoDate as iso } from "./rules.ts";
+import { lockDatabaseFile } from "./sqlite_lock.ts";
+import type {
+  Inserted,
+  NewOrder,
+  OrderFilter,
+  OrderReader,
+  OrderRow,
+  OrderStore,
+  OrderUpdate,
+  OrderView,
+  StoredOrder,
+  SyncMode,
+} from "./types.ts";
 
 interface Migration {
   version: number;
@@ -82,19 +63,6 @@ const MIGRATIONS: readonly Migration[] = [
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
 
-// Orders received in the same millisecond share one ISO string: at high rates
-// most of them do, and formatting a date costs more than binding it.
-let lastIsoMs = NaN;
-let lastIso = "";
-function iso(ms: number): string {
-  if (ms !== lastIsoMs) {
-    lastIso = new Date(ms).toISOString();
-    lastIsoMs = ms;
-  }
-  return lastIso;
-}
-const seconds = (ms: number) => Math.round(ms) / 1000;
-
 /** Most rows one multi-row statement carries (6 parameters each, far below SQLite's limit). */
 const MAX_ROWS_PER_STATEMENT = 64;
 
@@ -124,47 +92,83 @@ type Change =
   | (Omit<Extract<OrderUpdate, { tipo: "fin" }>, "tipo"> & { tipo: "completo" });
 
 /**
- * Opens (creating and migrating if needed) a read-write order store.
+ * Locks and opens (creating and migrating if needed) a read-write order
+ * store. Closing the store releases the lock.
  *
  * @example
  * ```ts
- * const store = openSqliteStore("pedidos.db", "full");
- * const [id] = store.commit([{ cliente: "Ana", productos: ["pan"], direccion: "Calle 1", recibido: Date.now() }], []);
- * store.close();
+ * const store = await openSqliteStore("pedidos.db", "full");
+ * const [inserted] = await store.commit(
+ *   [{ cliente: "Ana", productos: ["pan"], direccion: "Calle 1", recibido: Date.now() }],
+ *   [],
+ * );
+ * await store.close();
  * ```
+ * @throws {DatabaseInUseError} if another process holds the database
  * @throws {Error} if the file is not a database or was written by a newer version
  */
-export function openSqliteStore(path: string, sync: SyncMode): OrderStore {
-  const db = new DatabaseSync(path);
+export function openSqliteStore(path: string, sync: SyncMode): Promise<OrderStore> {
   try {
-    // Short, because a commit blocks the event loop while it waits: the flock
-    // already keeps other servers out, so only an outside tool can hold the
-    // write lock, and a failed batch is retried later rather than waited on.
-    db.exec("PRAGMA busy_timeout = 200");
-    db.exec("PRAGMA journal_mode = WAL");
-    db.exec(`PRAGMA synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
-    migrate(db);
-    return new SqliteStore(db);
+    const lock = lockDatabaseFile(path);
+    try {
+      const db = new DatabaseSync(path);
+      try {
+        // Short, because a commit blocks the event loop while it waits: the flock
+        // already keeps other servers out, so only an outside tool can hold the
+        // write lock, and a failed batch is retried later rather than waited on.
+        db.exec("PRAGMA busy_timeout = 200");
+        db.exec("PRAGMA journal_mode = WAL");
+        db.exec(`PRAGMA synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
+        migrate(db);
+        return Promise.resolve(new SqliteStore(db, lock));
+      } catch (error) {
+        db.close();
+        throw error;
+      }
+    } catch (error) {
+      lock.close();
+      throw error;
+    }
   } catch (error) {
-    db.close();
-    throw error;
+    return Promise.reject(error);
   }
 }
 
 /**
- * Opens an existing database read-only, for `stats --db`, while a server may
- * be writing it.
+ * Opens an existing database read-only, for the tools and `stats --db`,
+ * while a server may be writing it.
+ *
+ * @throws {Error} if the file is missing, not a database of orders, or newer than this code
  */
-export function openReadOnlyStore(path: string): Pick<OrderStore, "rows" | "close"> {
+export function openSqliteReader(path: string): Promise<OrderReader> {
+  try {
+    const db = new DatabaseSync(path, { readOnly: true });
+    try {
+      const version = userVersion(db);
+      if (version === 0) throw new Error(`${path} no es una base de datos de pedidos`);
+      checkNotNewer(version, path);
+      return Promise.resolve(new SqliteStore(db, undefined));
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * `PRAGMA integrity_check` of a database file that no server is writing:
+ * `"ok"` when intact, SQLite's findings otherwise. SQLite-specific, for the
+ * tests and the soak that check the file itself after crashes.
+ */
+export function sqliteIntegrityCheck(path: string): string {
   const db = new DatabaseSync(path, { readOnly: true });
   try {
-    const version = userVersion(db);
-    if (version === 0) throw new Error(`${path} no es una base de datos de pedidos`);
-    checkNotNewer(version, path);
-    return new SqliteStore(db);
-  } catch (error) {
+    const rows = db.prepare("PRAGMA integrity_check").all() as { integrity_check: string }[];
+    return rows.map((row) => row.integrity_check).join("; ");
+  } finally {
     db.close();
-    throw error;
   }
 }
 
@@ -198,22 +202,53 @@ function migrate(db: DatabaseSync) {
   }
 }
 
-/** A row as SQLite returns it: the view, with `productos` still JSON text. */
-type StoredRow = Omit<OrderView, "productos"> & { productos: string };
+/** A row as SQLite returns it: `productos` still JSON text. */
+type Raw<T extends { productos: string[] }> = Omit<T, "productos"> & { productos: string };
 
-function toView(row: StoredRow): OrderView {
-  return { ...row, productos: JSON.parse(row.productos) };
+function parsed<T extends { productos: string[] }>(row: Raw<T>): T {
+  return { ...row, productos: JSON.parse(row.productos) } as T;
 }
 
 const VIEW_COLUMNS =
   "id, cliente, productos, direccion, estado, fecha_recibido, fecha_inicio, fecha_fin, duracion, worker, intentos, motivo_fallo";
 
+/** A `WHERE` clause and its parameters for a filter; empty for none. */
+function whereOf(filter: OrderFilter): { where: string; params: SQLInputValue[] } {
+  const conditions: string[] = [];
+  const params: SQLInputValue[] = [];
+  if (filter.id !== undefined) {
+    conditions.push("id = ?");
+    params.push(filter.id);
+  }
+  if (filter.clave !== undefined) {
+    conditions.push("clave = ?");
+    params.push(filter.clave);
+  }
+  if (filter.clientePrefix !== undefined) {
+    // Not LIKE: that treats % and _ as wildcards and ignores ASCII case.
+    conditions.push("substr(cliente, 1, length(?)) = ?");
+    params.push(filter.clientePrefix, filter.clientePrefix);
+  }
+  if (filter.estados !== undefined) {
+    conditions.push(`estado IN (${filter.estados.map(() => "?").join(", ") || "NULL"})`);
+    params.push(...filter.estados);
+  }
+  return { where: conditions.length ? ` WHERE ${conditions.join(" AND ")}` : "", params };
+}
+
 class SqliteStore implements OrderStore {
   readonly #db: DatabaseSync;
+  /** The instance lock, for a writer; released by `close`. */
+  readonly #lock: Deno.FsFile | undefined;
   readonly #statements = new Map<string, StatementSync>();
 
-  constructor(db: DatabaseSync) {
+  constructor(db: DatabaseSync, lock: Deno.FsFile | undefined) {
     this.#db = db;
+    this.#lock = lock;
+  }
+
+  get schemaVersion(): number {
+    return userVersion(this.#db);
   }
 
   #statement(sql: string): StatementSync {
@@ -225,13 +260,17 @@ class SqliteStore implements OrderStore {
     return statement;
   }
 
-  commit(inserts: readonly NewOrder[], updates: readonly OrderUpdate[]): number[] {
+  commit(inserts: readonly NewOrder[], updates: readonly OrderUpdate[]): Promise<Inserted[]> {
+    return this.#settled(() => this.#commit(inserts, updates));
+  }
+
+  #commit(inserts: readonly NewOrder[], updates: readonly OrderUpdate[]): Inserted[] {
     this.#db.exec("BEGIN IMMEDIATE");
     try {
-      const ids = inserts.length ? this.#insertAll(inserts) : [];
+      const inserted = inserts.length ? this.#insertAll(inserts) : [];
       if (updates.length) this.#updateAll(updates);
       this.#db.exec("COMMIT");
-      return ids;
+      return inserted;
     } catch (error) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       throw error;
@@ -239,21 +278,46 @@ class SqliteStore implements OrderStore {
   }
 
   /**
-   * Inserts with multi-row statements. Ids are given explicitly, counting on
-   * from the largest one, which is what SQLite would choose itself; the
-   * write lock taken by `BEGIN IMMEDIATE` keeps anyone else from inserting
-   * in between.
+   * Inserts with multi-row statements. An order whose key is already stored,
+   * or taken by an earlier order of the batch, is answered with that order's
+   * id instead. Ids are given explicitly, counting on from the largest one,
+   * which is what SQLite would choose itself; the write lock taken by
+   * `BEGIN IMMEDIATE` keeps anyone else from inserting in between.
    */
-  #insertAll(inserts: readonly NewOrder[]): number[] {
-    const { next } = this.#statement("SELECT coalesce(max(id), 0) + 1 AS next FROM pedidos")
-      .get() as { next: number };
-    const ids = new Array<number>(inserts.length);
+  #insertAll(inserts: readonly NewOrder[]): Inserted[] {
+    const results = new Array<Inserted>(inserts.length);
+    /** Indices of the inserts to store. */
+    const fresh: number[] = [];
+    /** [index, index of the earlier insert with the same key]. */
+    const repeats: [number, number][] = [];
+    const firstWithKey = new Map<string, number>();
+    for (let i = 0; i < inserts.length; i++) {
+      const clave = inserts[i]!.clave;
+      if (clave !== undefined) {
+        const first = firstWithKey.get(clave);
+        if (first !== undefined) {
+          repeats.push([i, first]);
+          continue;
+        }
+        const stored = this.#statement("SELECT id FROM pedidos WHERE clave = ?").get(clave);
+        if (stored) {
+          results[i] = { id: (stored as { id: number }).id, existing: true };
+          continue;
+        }
+        firstWithKey.set(clave, i);
+      }
+      fresh.push(i);
+    }
+    const { next } = fresh.length === 0 ? { next: 0 } : this.#statement(
+      "SELECT coalesce(max(id), 0) + 1 AS next FROM pedidos",
+    ).get() as { next: number };
     let offset = 0;
-    for (const size of chunkSizes(inserts.length)) {
+    for (const size of chunkSizes(fresh.length)) {
       const params: SQLInputValue[] = [];
       for (let k = offset; k < offset + size; k++) {
-        const order = inserts[k]!;
-        ids[k] = next + k;
+        const index = fresh[k]!;
+        const order = inserts[index]!;
+        results[index] = { id: next + k, existing: false };
         params.push(
           next + k,
           order.cliente,
@@ -271,7 +335,10 @@ class SqliteStore implements OrderStore {
       ).run(...params);
       offset += size;
     }
-    return ids;
+    for (const [index, first] of repeats) {
+      results[index] = { id: results[first]!.id, existing: true };
+    }
+    return results;
   }
 
   /**
@@ -315,7 +382,7 @@ class SqliteStore implements OrderStore {
               change.id,
               iso(change.inicio),
               iso(change.fin),
-              seconds(change.fin - change.inicio),
+              durationSeconds(change.inicio, change.fin),
               change.worker,
             ]);
             break;
@@ -380,42 +447,86 @@ class SqliteStore implements OrderStore {
           "UPDATE pedidos SET estado = 'en cola', motivo_fallo = ? WHERE id = ?",
         ).run(update.motivo, update.id);
         return;
-      case "fallo":
+      case "fallo": {
+        const started = this.#statement("SELECT fecha_inicio FROM pedidos WHERE id = ?")
+          .get(update.id) as { fecha_inicio: string | null } | undefined;
         this.#statement(
-          `UPDATE pedidos SET estado = 'fallido', fecha_fin = ?, motivo_fallo = ?,
-             duracion = CASE WHEN fecha_inicio IS NULL THEN NULL
-               ELSE round((julianday(?) - julianday(fecha_inicio)) * 86400.0, 3) END
+          `UPDATE pedidos SET estado = 'fallido', fecha_fin = ?, motivo_fallo = ?, duracion = ?
            WHERE id = ?`,
-        ).run(iso(update.fin), update.motivo, iso(update.fin), update.id);
+        ).run(
+          iso(update.fin),
+          update.motivo,
+          failureDuration(started?.fecha_inicio ?? null, update.fin),
+          update.id,
+        );
         return;
+      }
     }
   }
 
-  findById(id: number): OrderView | undefined {
-    const row = this.#statement(`SELECT ${VIEW_COLUMNS} FROM pedidos WHERE id = ?`).get(id);
-    return row ? toView(row as unknown as StoredRow) : undefined;
+  findById(id: number): Promise<OrderView | undefined> {
+    return this.#settled(() => {
+      const row = this.#statement(`SELECT ${VIEW_COLUMNS} FROM pedidos WHERE id = ?`).get(id);
+      return row ? parsed(row as unknown as Raw<OrderView>) : undefined;
+    });
   }
 
-  findIdByKey(clave: string): number | undefined {
-    const row = this.#statement("SELECT id FROM pedidos WHERE clave = ?").get(clave);
-    return row ? (row as { id: number }).id : undefined;
+  findIdByKey(clave: string): Promise<number | undefined> {
+    return this.#settled(() => {
+      const row = this.#statement("SELECT id FROM pedidos WHERE clave = ?").get(clave);
+      return row ? (row as { id: number }).id : undefined;
+    });
   }
 
-  unfinished(): OrderView[] {
-    return this.#statement(
-      `SELECT ${VIEW_COLUMNS} FROM pedidos WHERE estado IN ('en cola', 'en proceso') ORDER BY id`,
-    ).all().map((row) => toView(row as unknown as StoredRow));
+  unfinished(): Promise<OrderView[]> {
+    return this.#settled(() =>
+      this.#statement(
+        `SELECT ${VIEW_COLUMNS} FROM pedidos WHERE estado IN ('en cola', 'en proceso') ORDER BY id`,
+      ).all().map((row) => parsed(row as unknown as Raw<OrderView>))
+    );
   }
 
-  *rows(): Iterable<OrderRow> {
+  async *orders(filter: OrderFilter = {}): AsyncIterable<StoredOrder> {
+    const { where, params } = whereOf(filter);
+    const statement = this.#db.prepare(
+      `SELECT ${VIEW_COLUMNS}, clave FROM pedidos${where} ORDER BY id`,
+    );
+    for (const row of statement.iterate(...params)) {
+      yield parsed(row as unknown as Raw<StoredOrder>);
+    }
+  }
+
+  count(filter: OrderFilter = {}): Promise<number> {
+    return this.#settled(() => {
+      const { where, params } = whereOf(filter);
+      const row = this.#db.prepare(`SELECT count(*) AS n FROM pedidos${where}`).get(...params);
+      return (row as { n: number }).n;
+    });
+  }
+
+  async *statsRows(): AsyncIterable<OrderRow> {
     const statement = this.#db.prepare(
       "SELECT id, estado, worker, fecha_inicio, fecha_fin FROM pedidos ORDER BY id",
     );
-    for (const row of statement.iterate()) yield row as unknown as OrderRow;
+    // Spread: node:sqlite's rows have a null prototype.
+    for (const row of statement.iterate()) yield { ...row } as unknown as OrderRow;
   }
 
-  close() {
+  close(): Promise<void> {
+    if (!this.#db.isOpen) return Promise.resolve();
     this.#statements.clear();
-    if (this.#db.isOpen) this.#db.close();
+    this.#db.close();
+    // After the database: closing the file releases the lock.
+    this.#lock?.close();
+    return Promise.resolve();
+  }
+
+  /** The result of a synchronous read as a settled promise; a thrown error as a rejection. */
+  #settled<T>(read: () => T): Promise<T> {
+    try {
+      return Promise.resolve(read());
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 }

@@ -1,8 +1,19 @@
+/**
+ * What only the SQLite backend has: the file's format (schema version, WAL,
+ * the seed's columns), its statements, its lock and how it refuses files it
+ * does not own. What every backend must do is in `sqlite_contract_test.ts`.
+ */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { openReadOnlyStore, openSqliteStore, SCHEMA_VERSION } from "./sqlite.ts";
+import {
+  openSqliteReader,
+  openSqliteStore,
+  SCHEMA_VERSION,
+  sqliteIntegrityCheck,
+} from "./sqlite.ts";
+import { DatabaseInUseError } from "./sqlite_lock.ts";
 
-async function withDb(run: (path: string) => void | Promise<void>) {
+async function withDb(run: (path: string) => Promise<void>) {
   const dir = await Deno.makeTempDir({ prefix: "pedidos-store-" });
   try {
     await run(`${dir}/pedidos.db`);
@@ -14,106 +25,111 @@ async function withDb(run: (path: string) => void | Promise<void>) {
 const T0 = Date.UTC(2026, 10, 28, 10, 0, 0, 0);
 const pan = { cliente: "Ana", productos: ["pan", "leche"], direccion: "Calle 1", recibido: T0 };
 
-Deno.test("a new database gets the schema, WAL mode and user_version", () =>
-  withDb((path) => {
-    openSqliteStore(path, "full").close();
+Deno.test("a new database gets the seed's columns, WAL mode and user_version", () =>
+  withDb(async (path) => {
+    await (await openSqliteStore(path, "full")).close();
     const db = new DatabaseSync(path);
     const pragma = (name: string) => Object.values(db.prepare(`PRAGMA ${name}`).get()!)[0];
     assert.equal(pragma("user_version"), SCHEMA_VERSION);
     assert.equal(pragma("journal_mode"), "wal");
+    const columns = db.prepare("PRAGMA table_info(pedidos)").all().map((c) => c.name);
     db.close();
+    assert.deepEqual(columns, [
+      "id",
+      "cliente",
+      "productos",
+      "direccion",
+      "estado",
+      "fecha_recibido",
+      "fecha_inicio",
+      "fecha_fin",
+      "duracion",
+      "worker",
+      "intentos",
+      "motivo_fallo",
+      "clave",
+    ]);
+    assert.equal(sqliteIntegrityCheck(path), "ok");
   }));
 
-Deno.test("inserts and state changes commit together and read back as stored", () =>
-  withDb((path) => {
-    const store = openSqliteStore(path, "normal");
-    const ids = store.commit([pan, { ...pan, cliente: "Bruno", clave: "k1" }], []);
-    assert.deepEqual(ids, [1, 2]);
-    store.commit([], [{ tipo: "inicio", id: 1, worker: 3, inicio: T0 + 10 }]);
-    assert.deepEqual(store.findById(1), {
+Deno.test("every column is stored as the seed's tools read it: ISO dates, JSON products, seconds", () =>
+  withDb(async (path) => {
+    const store = await openSqliteStore(path, "normal");
+    await store.commit([pan], [
+      { tipo: "inicio", id: 1, worker: 3, inicio: T0 + 10 },
+      { tipo: "fin", id: 1, worker: 3, inicio: T0 + 10, fin: T0 + 2011 },
+    ]);
+    await store.close();
+    const db = new DatabaseSync(path, { readOnly: true });
+    const row = { ...db.prepare("SELECT * FROM pedidos").get() };
+    db.close();
+    assert.deepEqual(row, {
       id: 1,
       cliente: "Ana",
-      productos: ["pan", "leche"],
+      productos: '["pan","leche"]',
       direccion: "Calle 1",
-      estado: "en proceso",
+      estado: "listo",
       fecha_recibido: "2026-11-28T10:00:00.000Z",
       fecha_inicio: "2026-11-28T10:00:00.010Z",
-      fecha_fin: null,
-      duracion: null,
+      fecha_fin: "2026-11-28T10:00:02.011Z",
+      duracion: 2.001,
       worker: 3,
       intentos: 1,
       motivo_fallo: null,
+      clave: null,
     });
-    store.commit([], [{ tipo: "fin", id: 1, worker: 3, inicio: T0 + 10, fin: T0 + 2011 }]);
-    const done = store.findById(1)!;
-    assert.equal(done.estado, "listo");
-    assert.equal(done.fecha_fin, "2026-11-28T10:00:02.011Z");
-    assert.equal(done.duracion, 2.001);
-    assert.equal(store.findIdByKey("k1"), 2);
-    assert.equal(store.findIdByKey("nope"), undefined);
-    assert.deepEqual(store.unfinished().map((o) => o.id), [2]);
-    store.close();
-  }));
-
-Deno.test("a retry goes back to en cola and a failure records its reason and duration", () =>
-  withDb((path) => {
-    const store = openSqliteStore(path, "normal");
-    store.commit([pan], [{ tipo: "inicio", id: 1, worker: 1, inicio: T0 }]);
-    store.commit([], [{ tipo: "reintento", id: 1, motivo: "el worker falló" }]);
-    assert.equal(store.findById(1)!.estado, "en cola");
-    store.commit([], [
-      { tipo: "inicio", id: 1, worker: 2, inicio: T0 + 1000 },
-      { tipo: "fallo", id: 1, motivo: "tiempo agotado", fin: T0 + 1500 },
-    ]);
-    const failed = store.findById(1)!;
-    assert.equal(failed.estado, "fallido");
-    assert.equal(failed.intentos, 2);
-    assert.equal(failed.motivo_fallo, "tiempo agotado");
-    assert.equal(failed.duracion, 0.5);
-    assert.deepEqual(store.unfinished(), []);
-    store.close();
-  }));
-
-Deno.test("a failing batch rolls back entirely: no partial order is left", () =>
-  withDb((path) => {
-    const store = openSqliteStore(path, "normal");
-    store.commit([{ ...pan, clave: "k" }], []);
-    assert.throws(() => store.commit([pan, { ...pan, clave: "k" }], []), /UNIQUE/);
-    assert.deepEqual([...store.rows()].map((row) => row.id), [1]);
-    store.close();
   }));
 
 Deno.test("strings are stored through bound parameters, exactly as given", () =>
-  withDb((path) => {
-    const store = openSqliteStore(path, "normal");
+  withDb(async (path) => {
+    const store = await openSqliteStore(path, "normal");
     const tricky = "Robert'); DROP TABLE pedidos;-- \u200f🍕 e\u0301";
-    const [id] = store.commit([{ ...pan, cliente: tricky, productos: [tricky, '"'] }], []);
-    const stored = store.findById(id!)!;
+    const [inserted] = await store.commit(
+      [{ ...pan, cliente: tricky, productos: [tricky, '"'] }],
+      [],
+    );
+    const stored = (await store.findById(inserted!.id))!;
     assert.equal(stored.cliente, tricky);
     assert.deepEqual(stored.productos, [tricky, '"']);
-    store.close();
+    await store.close();
   }));
 
-Deno.test("the read-only store reads while a writer is open, and refuses a foreign file", () =>
+Deno.test("a prefix filter matches exactly: no LIKE wildcards, no case folding", () =>
   withDb(async (path) => {
-    const store = openSqliteStore(path, "full");
-    store.commit([pan, pan], []);
-    const reader = openReadOnlyStore(path);
-    assert.equal([...reader.rows()].length, 2);
-    reader.close();
-    store.close();
-    const other = path.replace("pedidos.db", "otra.db");
-    const db = new DatabaseSync(other);
+    const store = await openSqliteStore(path, "normal");
+    await store.commit(
+      ["a%b-1", "aXb-2", "A%B-3", "a%b-4"].map((cliente) => ({ ...pan, cliente })),
+      [],
+    );
+    const found = await Array.fromAsync(store.orders({ clientePrefix: "a%b-" }));
+    assert.deepEqual(found.map((order) => order.cliente), ["a%b-1", "a%b-4"]);
+    assert.equal(await store.count({ clientePrefix: "a_b" }), 0);
+    await store.close();
+  }));
+
+Deno.test("a second writer on the same file is refused until the first closes", () =>
+  withDb(async (path) => {
+    const first = await openSqliteStore(path, "normal");
+    await assert.rejects(openSqliteStore(path, "normal"), DatabaseInUseError);
+    await first.close();
+    await first.close();
+    await (await openSqliteStore(path, "normal")).close();
+  }));
+
+Deno.test("the reader refuses a missing file and a foreign database", () =>
+  withDb(async (path) => {
+    await assert.rejects(openSqliteReader(path));
+    const db = new DatabaseSync(path);
     db.exec("CREATE TABLE x (y)");
     db.close();
-    assert.throws(() => openReadOnlyStore(other), /no es una base de datos de pedidos/);
-    await Deno.remove(other);
+    await assert.rejects(openSqliteReader(path), /no es una base de datos de pedidos/);
   }));
 
 Deno.test("a database from a newer version is refused rather than misread", () =>
-  withDb((path) => {
+  withDb(async (path) => {
     const db = new DatabaseSync(path);
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
     db.close();
-    assert.throws(() => openSqliteStore(path, "full"), /más nuevo/);
+    await assert.rejects(openSqliteStore(path, "full"), /más nuevo/);
+    await assert.rejects(openSqliteReader(path), /más nuevo/);
   }));

@@ -127,8 +127,8 @@ export class OrderGenerator {
     return /^(0|[1-9]\d*)$/.test(digits) ? Number(digits) : undefined;
   }
 
-  /** A SQL LIKE pattern matching every `cliente` of this run (the tag holds no wildcards). */
-  get likePattern(): string {
-    return `${this.#clientPrefix}%`;
+  /** What every `cliente` of this run starts with. */
+  get clientPrefix(): string {
+    return this.#clientPrefix;
   }
 }

@@ -73,7 +73,7 @@ Deno.test("indexOf reads back the index of this run's clients only", () => {
   assert.equal(orders.indexOf("carga-ab13-5"), undefined);
   assert.equal(orders.indexOf("carga-ab12-05"), undefined);
   assert.equal(orders.indexOf("carga-ab12-x"), undefined);
-  assert.equal(orders.likePattern, "carga-ab12-%");
+  assert.equal(orders.clientPrefix, "carga-ab12-");
 });
 
 Deno.test("a generator refuses a bad fraction outside [0, 1] and a tag that is not plain", () => {

@@ -7,12 +7,14 @@
  * can check (content, invalid messages stored, completion).
  *
  * `verifyOrders` is pure (rows in, findings out); `verifyDatabase` reads the
- * rows from a SQLite file, read-only, optionally waiting first until no
- * order of the run is `en cola` or `en proceso`.
+ * rows through the store's read side (any backend `--db` can name),
+ * optionally waiting first until no order of the run is `en cola` or
+ * `en proceso`.
  *
  * @module
  */
-import { DatabaseSync } from "node:sqlite";
+import { openStore } from "../../lib/store/open.ts";
+import type { OrderReader } from "../../lib/store/types.ts";
 import type { OrderGenerator } from "./orders.ts";
 import {
   exactlyOnce,
@@ -75,12 +77,11 @@ export class Ledger {
   }
 }
 
-/** One row of the `pedidos` table, as verification reads it. */
+/** A stored order, as verification reads it. */
 export interface StoredOrder {
   id: number;
   cliente: string;
-  /** JSON text, as stored. */
-  productos: string;
+  productos: readonly string[];
   direccion: string;
   estado: string;
   fecha_fin: string | null;
@@ -112,8 +113,7 @@ export interface Verification extends LedgerComparison {
  * ledger.markSent(0);
  * ledger.add(1, 0);
  * const { cliente, productos, direccion } = orders.content(0);
- * const rows = [{ id: 1, cliente, productos: JSON.stringify(productos), direccion,
- *   estado: "listo", fecha_fin: null }];
+ * const rows = [{ id: 1, cliente, productos, direccion, estado: "listo", fecha_fin: null }];
  * verifyOrders(ledger, rows, orders, { requireDone: true }).lost.count; // 0
  * ```
  */
@@ -123,45 +123,58 @@ export function verifyOrders(
   orders: OrderGenerator,
   options: { requireDone?: boolean } = {},
 ): Verification {
-  const check = new ExactlyOnceCheck(ledger.entries(), (index) => index < ledger.sent);
-  const altered = new IdCollector();
-  const invalidStored = new IdCollector();
-  const notDone = new IdCollector();
-  let lastFinishedAt: number | undefined;
+  const verifier = new OrderVerifier(ledger, orders, options.requireDone ?? false);
+  for (const row of rows) verifier.add(row);
+  return verifier.result();
+}
 
-  for (const row of rows) {
-    const index = orders.indexOf(row.cliente);
-    if (index === undefined) continue; // another run's row, or someone else's
-    if (orders.kind(index) !== "valido") invalidStored.add(row.id);
-    if (check.add(row.id, index) !== "acknowledged") continue;
-    if (!sameContent(row, orders, index)) altered.add(row.id);
-    else if (row.estado === "listo" && row.fecha_fin !== null) {
-      const fin = Date.parse(row.fecha_fin);
-      if (lastFinishedAt === undefined || fin > lastFinishedAt) lastFinishedAt = fin;
-    }
-    if (options.requireDone && row.estado !== "listo") notDone.add(row.id);
+/** The comparison of {@linkcode verifyOrders}, fed one row at a time (rows may be streamed). */
+class OrderVerifier {
+  readonly #orders: OrderGenerator;
+  readonly #requireDone: boolean;
+  readonly #check: ExactlyOnceCheck;
+  readonly #altered = new IdCollector();
+  readonly #invalidStored = new IdCollector();
+  readonly #notDone = new IdCollector();
+  #lastFinishedAt: number | undefined;
+
+  constructor(ledger: Ledger, orders: OrderGenerator, requireDone: boolean) {
+    this.#orders = orders;
+    this.#requireDone = requireDone;
+    this.#check = new ExactlyOnceCheck(ledger.entries(), (index) => index < ledger.sent);
   }
 
-  return {
-    ...check.result(),
-    altered: altered.toJSON(),
-    invalidStored: invalidStored.toJSON(),
-    ...(options.requireDone ? { notDone: notDone.toJSON() } : {}),
-    ...(lastFinishedAt !== undefined ? { lastFinishedAt } : {}),
-  };
+  add(row: StoredOrder) {
+    const index = this.#orders.indexOf(row.cliente);
+    if (index === undefined) return; // another run's row, or someone else's
+    if (this.#orders.kind(index) !== "valido") this.#invalidStored.add(row.id);
+    if (this.#check.add(row.id, index) !== "acknowledged") return;
+    if (!sameContent(row, this.#orders, index)) this.#altered.add(row.id);
+    else if (row.estado === "listo" && row.fecha_fin !== null) {
+      const fin = Date.parse(row.fecha_fin);
+      if (this.#lastFinishedAt === undefined || fin > this.#lastFinishedAt) {
+        this.#lastFinishedAt = fin;
+      }
+    }
+    if (this.#requireDone && row.estado !== "listo") this.#notDone.add(row.id);
+  }
+
+  result(): Verification {
+    return {
+      ...this.#check.result(),
+      altered: this.#altered.toJSON(),
+      invalidStored: this.#invalidStored.toJSON(),
+      ...(this.#requireDone ? { notDone: this.#notDone.toJSON() } : {}),
+      ...(this.#lastFinishedAt !== undefined ? { lastFinishedAt: this.#lastFinishedAt } : {}),
+    };
+  }
 }
 
 function sameContent(row: StoredOrder, orders: OrderGenerator, index: number): boolean {
   const expected = orders.content(index);
   if (row.cliente !== expected.cliente || row.direccion !== expected.direccion) return false;
-  let productos: unknown;
-  try {
-    productos = JSON.parse(row.productos);
-  } catch {
-    return false;
-  }
-  return Array.isArray(productos) && productos.length === expected.productos.length &&
-    productos.every((product, k) => product === expected.productos[k]);
+  return row.productos.length === expected.productos.length &&
+    row.productos.every((product, k) => product === expected.productos[k]);
 }
 
 /** Whether every problem count is zero (and, if checked, every order is `listo`). */
@@ -215,42 +228,42 @@ export interface VerifyDatabaseOptions {
 }
 
 /**
- * Verifies a database file against a run's ledger. Opens the file read-only,
- * so it can run while the server is still writing.
+ * Verifies a database against a run's ledger, through the store's read
+ * side, so it can run while the server is still writing.
  *
- * @throws {Error} if the file cannot be opened or has no `pedidos` table
+ * @throws {Error} if the store cannot be opened or holds no orders table
  */
 export async function verifyDatabase(
-  path: string,
+  target: string,
   ledger: Ledger,
   orders: OrderGenerator,
   options: VerifyDatabaseOptions = {},
 ): Promise<Verification> {
+  const run = { clientePrefix: orders.clientPrefix };
   if (options.waitDone) {
     const deadline = Date.now() + (options.waitMs ?? 60_000);
     while (true) {
-      const unfinished = withDatabase(path, (db) =>
-        (db.prepare(
-          "SELECT count(*) AS n FROM pedidos WHERE cliente LIKE ? AND estado IN ('en cola', 'en proceso')",
-        ).get(orders.likePattern) as { n: number }).n);
+      const unfinished = await withReader(
+        target,
+        (reader) => reader.count({ ...run, estados: ["en cola", "en proceso"] }),
+      );
       options.onWait?.(unfinished);
       if (unfinished === 0 || Date.now() >= deadline) break;
       await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 100));
     }
   }
-  return withDatabase(path, (db) => {
-    const rows = db.prepare(
-      "SELECT id, cliente, productos, direccion, estado, fecha_fin FROM pedidos WHERE cliente LIKE ?",
-    ).iterate(orders.likePattern) as Iterable<StoredOrder>;
-    return verifyOrders(ledger, rows, orders, { requireDone: options.waitDone ?? false });
+  return withReader(target, async (reader) => {
+    const verifier = new OrderVerifier(ledger, orders, options.waitDone ?? false);
+    for await (const row of reader.orders(run)) verifier.add(row);
+    return verifier.result();
   });
 }
 
-function withDatabase<T>(path: string, use: (db: DatabaseSync) => T): T {
-  const db = new DatabaseSync(path, { readOnly: true });
+async function withReader<T>(target: string, use: (reader: OrderReader) => Promise<T>): Promise<T> {
+  const reader = await openStore(target, { readOnly: true });
   try {
-    return use(db);
+    return await use(reader);
   } finally {
-    db.close();
+    await reader.close();
   }
 }

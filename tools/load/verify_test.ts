@@ -9,7 +9,7 @@ import {
   verifyDatabase,
   verifyOrders,
 } from "./verify.ts";
-import { openSqliteStore } from "../../lib/store/sqlite.ts";
+import { openStore } from "../../lib/store/open.ts";
 
 const orders = new OrderGenerator("ab12", 0.25);
 
@@ -19,7 +19,7 @@ function row(id: number, index: number, estado = "listo"): StoredOrder {
   return {
     id,
     cliente,
-    productos: JSON.stringify(productos),
+    productos,
     direccion,
     estado,
     fecha_fin: estado === "listo" ? new Date(1_700_000_000_000 + id).toISOString() : null,
@@ -90,7 +90,7 @@ Deno.test("an unacknowledged order stored once is neither lost nor duplicated", 
 
 Deno.test("a row that differs from what was sent is altered; one holding another order is misfiled", () => {
   const changed = { ...row(1, valid[0]!), direccion: "otra" };
-  const products = { ...row(2, valid[1]!), productos: '["pan","otro"]' };
+  const products = { ...row(2, valid[1]!), productos: ["pan", "otro"] };
   const swapped = row(3, valid[3]!);
   const ledger = ledgerOf([[1, valid[0]!], [2, valid[1]!], [3, valid[2]!]]);
   const result = verifyOrders(ledger, [changed, products, swapped], orders);
@@ -156,16 +156,17 @@ Deno.test("a real database written by the store is verified, waiting for complet
   const dir = await Deno.makeTempDir();
   try {
     const path = `${dir}/p.db`;
-    const store = openSqliteStore(path, "normal");
+    const store = await openStore(path, { sync: "normal" });
     const now = Date.now();
-    const ids = store.commit(
+    const ids = (await store.commit(
       valid.slice(0, 3).map((index) => ({ ...orders.content(index), recibido: now })),
       [],
-    );
+    )).map((inserted) => inserted.id);
     const ledger = ledgerOf(ids.map((id, k) => [id, valid[k]!]));
     const waits: number[] = [];
+    let finished: Promise<unknown> = Promise.resolve();
     const finishing = setTimeout(() => {
-      store.commit(
+      finished = store.commit(
         [],
         ids.map((id) => ({ tipo: "fin", id, worker: 1, inicio: now, fin: now + 5 })),
       );
@@ -176,7 +177,8 @@ Deno.test("a real database written by the store is verified, waiting for complet
       onWait: (unfinished) => waits.push(unfinished),
     });
     clearTimeout(finishing);
-    store.close();
+    await finished;
+    await store.close();
     assert.equal(waits[0], 3);
     assert.equal(waits.at(-1), 0);
     assert.ok(verificationPassed(result), renderVerification(result));
@@ -191,10 +193,14 @@ Deno.test("waiting for completion gives up after waitMs and reports what is unfi
   const dir = await Deno.makeTempDir();
   try {
     const path = `${dir}/p.db`;
-    const store = openSqliteStore(path, "normal");
-    const [id] = store.commit([{ ...orders.content(valid[0]!), recibido: Date.now() }], []);
-    store.close();
-    const result = await verifyDatabase(path, ledgerOf([[id!, valid[0]!]]), orders, {
+    const store = await openStore(path, { sync: "normal" });
+    const [inserted] = await store.commit(
+      [{ ...orders.content(valid[0]!), recibido: Date.now() }],
+      [],
+    );
+    await store.close();
+    const id = inserted!.id;
+    const result = await verifyDatabase(path, ledgerOf([[id, valid[0]!]]), orders, {
       waitDone: true,
       waitMs: 30,
       pollMs: 10,

@@ -19,7 +19,6 @@
  *
  * @module
  */
-import { DatabaseSync } from "node:sqlite";
 import { z } from "zod";
 import {
   type FlagSpec,
@@ -40,6 +39,9 @@ import { renderReport } from "../../lib/stats/report.ts";
 import { seededRandom } from "../../lib/util/random.ts";
 import { writeAll } from "../../lib/util/net.ts";
 import { LineReader } from "../../lib/wire/lines.ts";
+import { openStore } from "../../lib/store/open.ts";
+import type { OrderReader } from "../../lib/store/types.ts";
+import { sqliteIntegrityCheck } from "../../lib/store/sqlite.ts";
 
 const PROGRAM = "pedidos-soak";
 const ROOT = new URL("../../", import.meta.url);
@@ -184,12 +186,13 @@ class Line {
   }
 }
 
-function readDb<T>(db: string, sql: string): T[] {
-  const handle = new DatabaseSync(db, { readOnly: true });
+/** Runs `use` on a read-only view of the database (the store's read side), then closes it. */
+async function withReader<T>(db: string, use: (reader: OrderReader) => Promise<T>): Promise<T> {
+  const reader = await openStore(db, { readOnly: true });
   try {
-    return handle.prepare(sql).all() as T[];
+    return await use(reader);
   } finally {
-    handle.close();
+    await reader.close();
   }
 }
 
@@ -508,10 +511,10 @@ export async function runSoak(options: SoakOptions): Promise<number> {
     const drainBy = Date.now() + 120_000;
     let unfinished = Infinity;
     while (Date.now() < drainBy) {
-      unfinished = readDb<{ n: number }>(
+      unfinished = await withReader(
         db,
-        "SELECT count(*) AS n FROM pedidos WHERE estado IN ('en cola', 'en proceso')",
-      )[0]?.n ?? 0;
+        (reader) => reader.count({ estados: ["en cola", "en proceso"] }),
+      );
       if (unfinished === 0) break;
       await sleep(200);
     }
@@ -527,12 +530,9 @@ export async function runSoak(options: SoakOptions): Promise<number> {
     child.kill("SIGTERM");
     const status = await child.status;
     await Promise.all([stdoutDone, stderrDone]);
-    const integrity = readDb<{ integrity_check: string }>(db, "PRAGMA integrity_check")
-      .map((row) => row.integrity_check).join("; ");
-    const rows = readDb<{ id: number; cliente: string; estado: string }>(
-      db,
-      "SELECT id, cliente, estado FROM pedidos ORDER BY id",
-    );
+    // The soak runs on a SQLite file, and checks the file itself too.
+    const integrity = sqliteIntegrityCheck(db);
+    const rows = await withReader(db, (reader) => Array.fromAsync(reader.orders()));
     const verdict = verifyLedger(rows, load.ledger);
     const memory = memoryTrend(rss);
     const fdsBack = final.fds <= baseline.fds;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DatabaseInUseError, lockDatabaseFile } from "./instance_lock.ts";
+import { DatabaseInUseError, lockDatabaseFile } from "./sqlite_lock.ts";
 
 Deno.test("a second lock on the same database is refused until the first is released", async () => {
   const dir = await Deno.makeTempDir();

@@ -1,5 +1,6 @@
 /**
- * The single-instance guard: an exclusive `flock` on the database file itself.
+ * The SQLite backend's single-instance guard: an exclusive `flock` on the
+ * database file itself, taken by `openSqliteStore` and released by its `close`.
  *
  * The operating system drops the lock when the process dies, however it dies,
  * so a crash never leaves a stale lock behind. SQLite locks with `fcntl`,

@@ -1,0 +1,127 @@
+/**
+ * The store's contract: what the server and the tools need from wherever
+ * orders are kept, and the shapes of what goes in and comes out. SQLite
+ * (`sqlite.ts`) is one implementation; {@linkcode openStore} in `open.ts`
+ * picks one from `--db`, and `contract.ts` holds the tests every
+ * implementation passes.
+ *
+ * Everything is asynchronous, and writes are batch-shaped: the server's
+ * group commit (`group_commit.ts`) gathers the orders and state changes of
+ * one moment into a single {@linkcode OrderStore.commit}, one promise and
+ * one transaction for the whole batch, however many orders it holds.
+ *
+ * @module
+ */
+import type { Estado, OrderView } from "../wire/protocol.ts";
+
+export type { Estado, OrderView };
+
+/**
+ * How durable a commit is before it resolves: `full` survives power loss,
+ * `normal` survives a crash of the server but may lose the last commits to
+ * power loss.
+ */
+export type SyncMode = "full" | "normal";
+
+/** An admitted order about to be stored. */
+export interface NewOrder {
+  cliente: string;
+  productos: string[];
+  direccion: string;
+  /** Idempotency key: at most one order is ever stored per key. */
+  clave?: string | undefined;
+  /** Epoch milliseconds when the order was received. */
+  recibido: number;
+}
+
+/**
+ * A state change reported by the worker pool. Times are epoch milliseconds.
+ *
+ * - `inicio`: `en proceso`, with its start, worker and one more attempt;
+ * - `fin`: `listo`, with start, end, worker and `duracion` = end − start;
+ * - `reintento`: back to `en cola`, the reason kept in `motivo_fallo`;
+ * - `fallo`: `fallido` with its end and reason; `duracion` is measured from
+ *   the last stored start (`null` if it never started).
+ */
+export type OrderUpdate =
+  | { tipo: "inicio"; id: number; worker: number; inicio: number }
+  | { tipo: "fin"; id: number; worker: number; inicio: number; fin: number }
+  | { tipo: "reintento"; id: number; motivo: string }
+  | { tipo: "fallo"; id: number; motivo: string; fin: number };
+
+/**
+ * What became of one insert of a batch. `existing` is true when its key
+ * already belonged to an order (stored earlier, or earlier in the same
+ * batch): nothing new was stored and `id` is that order's.
+ */
+export interface Inserted {
+  id: number;
+  existing: boolean;
+}
+
+/** An order as stored: its public record plus its idempotency key. */
+export interface StoredOrder extends OrderView {
+  clave: string | null;
+}
+
+/** An order as statistics replay it: state, worker and ISO-8601 dates. */
+export interface OrderRow {
+  id: number;
+  estado: string;
+  worker: number | null;
+  fecha_inicio: string | null;
+  fecha_fin: string | null;
+}
+
+/** Which orders a read is about; every condition given must hold. */
+export interface OrderFilter {
+  /** Only the order with this id. */
+  id?: number;
+  /** Only the order with this idempotency key. */
+  clave?: string;
+  /** Only orders whose `cliente` starts with this text (compared exactly). */
+  clientePrefix?: string;
+  /** Only orders in one of these states. */
+  estados?: readonly Estado[];
+}
+
+/**
+ * The read side: what tools, tests and `stats --db` read, from a store open
+ * for writing or one opened read-only next to a running server.
+ */
+export interface OrderReader {
+  /** The matching orders, by id, streamed rather than held all at once. */
+  orders(filter?: OrderFilter): AsyncIterable<StoredOrder>;
+  /** How many orders match. */
+  count(filter?: OrderFilter): Promise<number>;
+  /** Every order, by id, as statistics need it, streamed. */
+  statsRows(): AsyncIterable<OrderRow>;
+  /** Releases the connection (and, for a writer, its lock). Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/**
+ * The order store of one server.
+ *
+ * Ids are the store's to assign: increasing in commit order, and within a
+ * batch in the batch's order. A commit is one transaction: it resolves once
+ * everything in it is durable, or rejects with nothing of it stored.
+ */
+export interface OrderStore extends OrderReader {
+  /** The schema version in use, for the start-up log. */
+  readonly schemaVersion: number;
+  /**
+   * Stores new orders and applies state changes, all or nothing. Resolves
+   * with one {@linkcode Inserted} per insert, in order. An insert whose key
+   * is already taken stores nothing and is not an error. The changes of one
+   * order are applied in the order given.
+   */
+  commit(inserts: readonly NewOrder[], updates: readonly OrderUpdate[]): Promise<Inserted[]>;
+  findById(id: number): Promise<OrderView | undefined>;
+  findIdByKey(clave: string): Promise<number | undefined>;
+  /**
+   * The orders this server must take up again at start: those left
+   * `en cola` or `en proceso` by a previous run, by id.
+   */
+  unfinished(): Promise<OrderView[]>;
+}
