@@ -8,7 +8,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { order, queryDb, spawnServer, TestClient, waitFor } from "./helpers.ts";
+import { countOrders, order, readOrders, spawnServer, TestClient, waitFor } from "./helpers.ts";
 import { processUsage } from "../tools/proc.ts";
 
 const encoder = new TextEncoder();
@@ -21,9 +21,7 @@ async function finishOrders(port: number, db: string, count: number): Promise<vo
   const replies = await client.readJsons(count, 30_000);
   assert.ok(replies.every((reply) => reply.ok === true), "every order admitted");
   await waitFor(
-    () =>
-      queryDb<{ n: number }>(db, "SELECT count(*) AS n FROM pedidos WHERE estado = 'listo'")[0]!
-        .n === count,
+    async () => (await countOrders(db, { estados: ["listo"] })) === count,
     `${count} orders listo`,
     30_000,
   );
@@ -172,11 +170,11 @@ Deno.test("orders that finish in time end listo while another client floods esta
       await new Promise((resolve) => setTimeout(resolve, 150));
     }
     const finished = await waitFor(
-      () => {
-        const rows = queryDb<{ id: number; estado: string; motivo_fallo: string | null }>(
-          db,
-          `SELECT id, estado, motivo_fallo FROM pedidos WHERE id IN (${ids.join(",")})`,
-        );
+      async () => {
+        const wanted = new Set(ids);
+        const rows = (await readOrders(db))
+          .filter((r) => wanted.has(r.id))
+          .map(({ id, estado, motivo_fallo }) => ({ id, estado, motivo_fallo }));
         return rows.every((r) => r.estado === "listo" || r.estado === "fallido") ? rows : undefined;
       },
       "the orders finished",

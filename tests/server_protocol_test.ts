@@ -152,11 +152,11 @@ for (const host of LOOPBACKS) {
       assert.equal(cReply!.ok, true, `${cut} ${JSON.stringify(cReply)}`);
       const id = bReply!.id as number;
       assert.equal(cReply!.id, id + 1, cut);
-      assert.equal(row(t.db, id)?.cliente, b.cliente);
-      assert.equal(row(t.db, id + 1)?.cliente, c.cliente);
+      assert.equal((await row(t.db, id))?.cliente, b.cliente);
+      assert.equal((await row(t.db, id + 1))?.cliente, c.cliente);
     }
     assert.deepEqual(
-      rows(t.db).map((stored) => stored.cliente),
+      (await rows(t.db)).map((stored) => stored.cliente),
       cuts.flatMap((_, index) => [`B${index}`, `C${index}`]),
     );
   });

@@ -212,9 +212,6 @@ function setup(max = 2) {
         releases[index]!++;
         return permit.release();
       },
-      get held() {
-        return permit.held;
-      },
     };
   };
   const semaphore: OrderServiceOptions["semaphore"] = {
@@ -260,7 +257,7 @@ Deno.test("an order is answered only after its insert commits, then queued with 
   await committer.commit();
   assert.deepEqual(await reply, { ok: true, id: 1, mensaje: "✅ Pedido encolado #1" });
   assert.deepEqual(pool.jobs, [{ id: 1, pedido: ORDER, intentos: 0 }]);
-  assert.equal(service.snapshot().recibidos, 1);
+  assert.equal(service.statistics({ intervalos: false }).snapshot.recibidos, 1);
 });
 
 Deno.test("orders submitted one after another reach the committer in that order", async () => {
@@ -285,7 +282,7 @@ Deno.test("a failed insert is answered interno and its permit comes back at once
   assert.equal(!answer.ok && answer.codigo, "interno");
   assert.equal(service.capacity.libres, 1);
   assert.deepEqual(releases, [1]);
-  assert.equal(service.snapshot().rechazos["interno"], 1);
+  assert.equal(service.statistics({ intervalos: false }).snapshot.rechazos["interno"], 1);
 });
 
 Deno.test("without a free permit an order is limite, but a known key still gets its order", async () => {
@@ -318,7 +315,7 @@ Deno.test("a key the store already holds is a duplicate: nothing queued, the per
   assert.equal(pool.jobs.length, 0);
   assert.deepEqual(releases, [1]);
   assert.equal(service.capacity.libres, 1);
-  assert.equal(service.snapshot().recibidos, 0);
+  assert.equal(service.statistics({ intervalos: false }).snapshot.recibidos, 0);
 });
 
 Deno.test("the same new key twice before the first commits makes one order", async () => {
@@ -395,7 +392,7 @@ Deno.test("a failed order holds its permit until fallido commits, and its listen
   await committer.commit();
   assert.deepEqual(releases, [1]);
   assert.deepEqual(listener.events.map((event) => [event.id, event.estado]), [[1, "fallido"]]);
-  assert.equal(service.snapshot().fallidos, 1);
+  assert.equal(service.statistics({ intervalos: false }).snapshot.fallidos, 1);
 });
 
 Deno.test("a listener is told once when an order finishes, however often it resent the order", async () => {
@@ -457,7 +454,7 @@ Deno.test("recovery queues unfinished orders by id with their attempts, holding 
   assert.deepEqual(pool.jobs.map((job) => [job.id, job.intentos]), [[3, 1], [5, 0]]);
   assert.deepEqual(service.capacity, { max: 1, libres: 0 });
   assert.equal(!(await service.submit(ORDER)).ok, true, "no admission until capacity is back");
-  assert.equal(service.snapshot().recuperados, 2);
+  assert.equal(service.statistics({ intervalos: false }).snapshot.recuperados, 2);
   pool.finish(3);
   await committer.commit();
   assert.deepEqual(service.capacity, { max: 1, libres: 0 }, "one recovered order still holds one");

@@ -168,15 +168,26 @@ export class Connection implements OrderListener {
       if (frames.length === 0) continue;
       this.#lastMessageAt = Date.now();
       this.#heldEvents = [];
-      // Orders are answered once committed, so their replies are promises,
-      // all started together to share a commit; replies known at once are
-      // counted, and past the bound, sent before the next request is handled.
+      // Requests run as if one ran after the other: writes start at once,
+      // one after another, and share the group commit; a read request waits
+      // until every request before it is answered, and the request after a
+      // read waits for the read, so a pipelined `estado` sees the order sent
+      // just before it. Replies known at once are counted, and past the
+      // bound, sent before the next request is handled.
       let replies: (string | Promise<Reply>)[] = [];
+      let unsettled = false;
+      let afterRead = false;
       let preparedChars = 0;
       let turnStartedAt = performance.now();
       for (const frame of frames) {
         let reply: Reply | Promise<Reply>;
         if (frame.tipo === "mensaje") {
+          const read = this.#options.isRead(frame.valor);
+          if ((read || afterRead) && unsettled) {
+            await Promise.all(replies);
+            unsettled = false;
+          }
+          afterRead = read;
           reply = this.#answer(frame.valor, context);
         } else {
           this.#options.onFrameError(frame.codigo);
@@ -184,6 +195,7 @@ export class Connection implements OrderListener {
         }
         if (reply instanceof Promise) {
           replies.push(reply);
+          unsettled = true;
           continue;
         }
         const line = encodeLine(reply);
@@ -192,6 +204,7 @@ export class Connection implements OrderListener {
         if (preparedChars >= MAX_PENDING_REPLY_CHARS) {
           this.#send(await linesOf(replies));
           replies = [];
+          unsettled = false;
           preparedChars = 0;
           await this.#writes;
           if (performance.now() - turnStartedAt >= TURN_MS) {
@@ -202,9 +215,6 @@ export class Connection implements OrderListener {
         }
       }
       const lines = await linesOf(replies);
-/**
-      const replies = await this.#answerInOrder(frames, context);
-      const lines = replies.map(encodeLine).join("");
       const events = this.#heldEvents.join("");
       this.#heldEvents = undefined;
       this.#send(lines + events);

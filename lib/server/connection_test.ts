@@ -177,14 +177,14 @@ Deno.test("a handler that throws answers interno for that request only, and is l
 });
 
 Deno.test("a notice sent while its order's reply is being prepared comes after the reply", async () => {
-  let connection: Connection | undefined;
+  const holder: { connection?: Connection } = {};
   await using t = await pair({
     handle: () => {
-      connection!.notify(event(1));
+      holder.connection!.notify(event(1));
       return accepted(1);
     },
   });
-  connection = t.connection;
+  holder.connection = t.connection;
   await t.peer.read();
   await t.peer.send(`${order("A")}\n`);
   const [reply, notice] = await t.peer.readMany(2);

@@ -13,7 +13,7 @@ import { parseRequest, type Request } from "../wire/schema.ts";
 /** What the handlers ask of the order service. */
 export type RequestService = Pick<
   OrderService,
-  "submit" | "status" | "snapshot" | "recordRejected"
+  "submit" | "status" | "statistics" | "recordRejected"
 >;
 
 /** Per-connection facts a handler may need. */

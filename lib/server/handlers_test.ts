@@ -3,7 +3,7 @@ import { handleMessage, isRead, type RequestContext, type RequestService } from 
 import type { OrderListener } from "../orders/service.ts";
 import { accepted, failure } from "../wire/protocol.ts";
 import type { Order } from "../wire/schema.ts";
-import type { StatsSnapshot } from "../stats/stats.ts";
+import type { StatsSnapshot } from "../stats/snapshot.ts";
 
 /** A service that records what it is asked and answers with fixed replies. */
 function recordingService() {
@@ -22,7 +22,7 @@ function recordingService() {
       calls.status.push(id);
       return Promise.resolve(failure("no_encontrado"));
     },
-    snapshot: () => snapshot,
+    statistics: () => ({ snapshot, json: JSON.stringify(snapshot) }),
     recordRejected(codigo) {
       calls.rejected.push(codigo);
     },

@@ -132,7 +132,7 @@ export function verifyOrders(
 class OrderVerifier {
   readonly #orders: OrderGenerator;
   readonly #requireDone: boolean;
-  readonly #check: ExactlyOnceCheck;
+  readonly #check: ExactlyOnceCheck<number>;
   readonly #altered = new IdCollector();
   readonly #invalidStored = new IdCollector();
   readonly #notDone = new IdCollector();
