@@ -22,6 +22,7 @@ import type { Order } from "../wire/schema.ts";
 import { AdmissionSemaphore, type Permit } from "./semaphore.ts";
 import { ProcessingStats, type StatsSnapshot } from "../stats/stats.ts";
 import type { NewOrder, OrderStore, OrderUpdate } from "../store/sqlite.ts";
+import { DatabaseFileLostError } from "../store/file_identity.ts";
 
 /** Someone waiting to hear that an order finished (a connection that sent `avisar`). */
 export interface OrderListener {
@@ -76,6 +77,7 @@ export class OrderService {
   /** Final states written but not yet followed by their permit release and notice. */
   readonly #finishing = new Set<Promise<void>>();
   #closing = false;
+  #fileLostReported = false;
 
   constructor(options: OrderServiceOptions) {
     this.#store = options.store;
@@ -84,7 +86,7 @@ export class OrderService {
     this.#semaphore = new AdmissionSemaphore(options.max);
     this.#committer = new GroupCommitter(
       (inserts, updates) => this.#store.commit(inserts, updates),
-      { onError: (error) => this.#log.error(`no se pudo escribir en la base de datos: ${error}`) },
+      { onError: (error) => this.#reportWriteError(error) },
     );
     this.#pool = new WorkerPool({
       ...options.pool,
@@ -280,6 +282,16 @@ export class OrderService {
     for (const permit of this.#permits.values()) permit.release();
     this.#permits.clear();
     return { snapshot, abandoned: abandoned.length, queued: queued.length, unwrittenUpdates };
+  }
+
+  #reportWriteError(error: unknown) {
+    if (!(error instanceof DatabaseFileLostError)) {
+      this.#log.error(`no se pudo escribir en la base de datos: ${error}`);
+    } else if (!this.#fileLostReported) {
+      // Permanent: every later batch fails the same way, so it is said once.
+      this.#fileLostReported = true;
+      this.#log.error(error.message);
+    }
   }
 
   #reject(codigo: "limite" | "apagando" | "interno", detalle?: string): Reply {

@@ -10,6 +10,7 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import type { OrderView } from "../wire/protocol.ts";
 import type { OrderRow } from "../stats/stats.ts";
+import { checkNoOrphanWal, FileIdentity } from "./file_identity.ts";
 
 /** How hard SQLite flushes at commit: `full` survives power loss, `normal` only a crash. */
 export type SyncMode = "full" | "normal";
@@ -133,10 +134,14 @@ type Change =
  * store.close();
  * ```
  * @throws {Error} if the file is not a database or was written by a newer version
+ * @throws {DatabaseFileLostError} if a `-wal` outlived its database
  */
 export function openSqliteStore(path: string, sync: SyncMode): OrderStore {
+  checkNoOrphanWal(path);
   const db = new DatabaseSync(path);
+  let identity: FileIdentity | undefined;
   try {
+    identity = FileIdentity.open(path);
     // Short, because a commit blocks the event loop while it waits: the flock
     // already keeps other servers out, so only an outside tool can hold the
     // write lock, and a failed batch is retried later rather than waited on.
@@ -144,9 +149,10 @@ export function openSqliteStore(path: string, sync: SyncMode): OrderStore {
     db.exec("PRAGMA journal_mode = WAL");
     db.exec(`PRAGMA synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
     migrate(db);
-    return new SqliteStore(db);
+    return new SqliteStore(db, identity);
   } catch (error) {
     db.close();
+    identity?.close();
     throw error;
   }
 }
@@ -211,9 +217,12 @@ const VIEW_COLUMNS =
 class SqliteStore implements OrderStore {
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
+  /** The read-write store checks that its file is still the one at its path. */
+  readonly #identity: FileIdentity | undefined;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: DatabaseSync, identity?: FileIdentity) {
     this.#db = db;
+    this.#identity = identity;
   }
 
   #statement(sql: string): StatementSync {
@@ -225,12 +234,20 @@ class SqliteStore implements OrderStore {
     return statement;
   }
 
+  /**
+   * @throws {DatabaseFileLostError} if the file was deleted, renamed or
+   * replaced: then the batch is not acknowledged, nor is any after it
+   */
   commit(inserts: readonly NewOrder[], updates: readonly OrderUpdate[]): number[] {
+    const lost = this.#identity?.lost;
+    if (lost) throw lost;
     this.#db.exec("BEGIN IMMEDIATE");
     try {
       const ids = inserts.length ? this.#insertAll(inserts) : [];
       if (updates.length) this.#updateAll(updates);
       this.#db.exec("COMMIT");
+      // After the commit, so that a file lost while it ran is caught too.
+      this.#identity?.check();
       return ids;
     } catch (error) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
@@ -417,5 +434,6 @@ class SqliteStore implements OrderStore {
   close() {
     this.#statements.clear();
     if (this.#db.isOpen) this.#db.close();
+    this.#identity?.close();
   }
 }
