@@ -133,7 +133,8 @@ type Change =
  * const [id] = store.commit([{ cliente: "Ana", productos: ["pan"], direccion: "Calle 1", recibido: Date.now() }], []);
  * store.close();
  * ```
- * @throws {Error} if the file is not a database or was written by a newer version
+ * @throws {Error} if the file is not a database, belongs to another program, or was
+ * written by a newer version (the file is then left untouched)
  * @throws {DatabaseFileLostError} if a `-wal` outlived its database
  */
 export function openSqliteStore(path: string, sync: SyncMode): OrderStore {
@@ -146,6 +147,8 @@ export function openSqliteStore(path: string, sync: SyncMode): OrderStore {
     // already keeps other servers out, so only an outside tool can hold the
     // write lock, and a failed batch is retried later rather than waited on.
     db.exec("PRAGMA busy_timeout = 200");
+    // Before anything is written: a refused file is left exactly as it was.
+    checkSchema(db, path);
     db.exec("PRAGMA journal_mode = WAL");
     db.exec(`PRAGMA synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
     migrate(db);
@@ -187,9 +190,34 @@ function checkNotNewer(version: number, path: string) {
   }
 }
 
+/**
+ * Refuses, reading only, what this code must not write to: a file that is not
+ * SQLite, a newer schema, or another program's database (tables but no
+ * schema version). An empty file or database is new.
+ */
+function checkSchema(db: DatabaseSync, path: string) {
+  let version: number;
+  let empty: boolean;
+  try {
+    version = userVersion(db);
+    empty = db.prepare("SELECT 1 FROM sqlite_schema LIMIT 1").get() === undefined;
+  } catch (error) {
+    if ((error as { errcode?: number }).errcode !== SQLITE_NOTADB) throw error;
+    throw new Error(`${path} no es una base de datos SQLite`);
+  }
+  checkNotNewer(version, path);
+  if (version === 0 && !empty) {
+    throw new Error(
+      `${path} no es una base de datos de pedidos: tiene tablas de otro programa y ninguna versión de esquema`,
+    );
+  }
+}
+
+/** SQLite's result code for a file that is not a database. */
+const SQLITE_NOTADB = 26;
+
 function migrate(db: DatabaseSync) {
   const current = userVersion(db);
-  checkNotNewer(current, "la base de datos");
   for (const migration of MIGRATIONS) {
     if (migration.version <= current) continue;
     db.exec("BEGIN IMMEDIATE");
