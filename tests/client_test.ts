@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { type ClientIO, runClient } from "../client.ts";
 import { CLIENT_FLAGS } from "../lib/client/config.ts";
 import { EXIT } from "../lib/client/errors.ts";
+import { shellQuote } from "../lib/client/resend.ts";
 import { TEXTOS } from "../lib/wire/protocol.ts";
 import { LOOPBACKS, order, queryDb, ROOT, startTestServer, TestClient } from "./helpers.ts";
 
@@ -470,10 +471,12 @@ Deno.test("--retry waits for a server that is not listening yet", async () => {
 
 /**
  * A proxy in front of the server whose first connection forwards the greeting
- * and one request, then drops as soon as the server has replied: the order
- * is stored but its reply is lost. Later connections pass through untouched.
+ * and one request, then drops as soon as the server has replied (or, with
+ * `hold`, keeps the connection open and silent until the client closes it):
+ * the order is stored but its reply is lost. Later connections pass through
+ * untouched.
  */
-function lossyProxy(target: number) {
+function lossyProxy(target: number, { hold = false } = {}) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const handlers: Promise<unknown>[] = [];
   const readLine = async (conn: Deno.Conn) => {
@@ -506,6 +509,7 @@ function lossyProxy(target: number) {
             await downstream.write(await readLine(upstream)); // greeting
             await upstream.write(await readLine(downstream)); // the order
             await readLine(upstream); // its reply, never delivered
+            if (hold) await readLine(downstream); // until the client gives up
           } finally {
             closeBoth();
           }
@@ -551,6 +555,103 @@ Deno.test("a reply lost with its connection is retried with the same key and sto
   assert.equal(result.stdout, "✅ Pedido ya registrado #1\n");
   assert.equal(count(t.db, "clave = 'k-perdida'"), 1);
   assert.equal(count(t.db), 1);
+});
+
+/** Runs a command line the client printed, with the real client in place of `pedidos-client`. */
+async function shell(command: string): Promise<RunResult> {
+  const real = `${shellQuote(Deno.execPath())} run -q -P=client client.ts `;
+  const output = await new Deno.Command("sh", {
+    args: ["-c", command.replace("pedidos-client ", real)],
+    cwd: new URL(".", ROOT).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+Deno.test("a reply that never comes exits 3 and shows the key and the command that resends the order safely", async () => {
+  await using t = await startTestServer();
+  await using proxy = lossyProxy(t.port, { hold: true });
+  const port = String(proxy.port);
+  const result = await client([
+    "--host",
+    "127.0.0.1",
+    "--port",
+    port,
+    "--timeout-ms",
+    "300",
+    ...ANA,
+  ]);
+  assert.equal(result.code, EXIT.conexion);
+  assert.equal(result.stdout, "");
+  const [clave] = queryDb<{ clave: string }>(t.db, "SELECT clave FROM pedidos").map((r) => r.clave);
+  const lines = result.stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 2, result.stderr);
+  assert.equal(lines[0], `pedidos-client: error: 127.0.0.1:${port} no respondió en 300 ms`);
+  const hint = "pedidos-client: aviso: sin respuesta: no se sabe si el pedido quedó registrado " +
+    `(clave ${clave}); para reenviarlo sin duplicarlo: `;
+  assert.ok(lines[1]!.startsWith(hint), lines[1]);
+  const command = lines[1]!.slice(hint.length);
+  assert.equal(
+    command,
+    `pedidos-client --host 127.0.0.1 --port ${port} --cliente=Ana --productos=pan,leche ` +
+      `--direccion='Calle Falsa 123' --clave=${clave}`,
+  );
+  const resent = await shell(command);
+  assert.equal(resent.code, EXIT.ok, resent.stderr);
+  assert.equal(resent.stdout, "✅ Pedido ya registrado #1\n");
+  assert.equal(count(t.db), 1);
+});
+
+Deno.test("with --json, each order of a batch left without a reply is a line with its key and the command to resend it", async () => {
+  await using t = await startTestServer();
+  await using proxy = lossyProxy(t.port, { hold: true });
+  const batch = [
+    order({ cliente: "O'Higgins" }),
+    order({ productos: ["pan, integral", "leche"] }),
+  ].map((o) => JSON.stringify(o)).join("\n");
+  const result = await client(
+    [
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(proxy.port),
+      "--timeout-ms",
+      "300",
+      "--json",
+      "-f",
+      "-",
+    ],
+    { stdin: batch },
+  );
+  assert.equal(result.code, EXIT.conexion);
+  const [first, second, summary] = result.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+  assert.deepEqual(Object.keys(first), ["linea", "sin_respuesta", "mensaje", "clave", "reintento"]);
+  assert.deepEqual([first.linea, second.linea], [1, 2]);
+  // The proxy forwards what arrives with the first line, so some are stored, but
+  // none was answered; the keys shown are the ones sent.
+  const stored = queryDb<{ clave: string }>(t.db, "SELECT clave FROM pedidos").map((r) => r.clave);
+  assert.ok(stored.length >= 1);
+  for (const clave of stored) assert.ok([first.clave, second.clave].includes(clave), clave);
+  assert.match(second.clave, /^[0-9a-f-]{36}$/);
+  assert.equal(summary.resumen.sin_respuesta, 2);
+  assert.match(result.stderr, new RegExp(`línea 2: sin respuesta.*clave ${second.clave}`));
+  for (const { reintento } of [first, second]) {
+    const resent = await shell(reintento);
+    assert.equal(resent.code, EXIT.ok, `${reintento}\n${resent.stderr}`);
+  }
+  const rows = queryDb<{ cliente: string; productos: string; clave: string }>(
+    t.db,
+    "SELECT cliente, productos, clave FROM pedidos ORDER BY id",
+  );
+  assert.deepEqual(rows.map((r) => ({ ...r })), [
+    { cliente: "O'Higgins", productos: '["pan","leche"]', clave: first.clave },
+    { cliente: "Ana", productos: '["pan, integral","leche"]', clave: second.clave },
+  ]);
 });
 
 // ── The real process ────────────────────────────────────────────────────────
