@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { type ClientIO, runClient } from "../client.ts";
 import { CLIENT_FLAGS } from "../lib/client/config.ts";
 import { EXIT } from "../lib/client/errors.ts";
+import { MAX_BATCH_LINES } from "../lib/client/batch_input.ts";
 import { shellQuote } from "../lib/client/resend.ts";
 import { TEXTOS } from "../lib/wire/protocol.ts";
 import { LOOPBACKS, order, queryDb, ROOT, startTestServer, TestClient } from "./helpers.ts";
@@ -19,7 +20,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 interface RunOptions {
-  stdin?: string;
+  stdin?: string | ReadableStream<Uint8Array>;
   env?: Record<string, string>;
   terminal?: boolean;
 }
@@ -35,7 +36,9 @@ async function client(args: string[], options: RunOptions = {}): Promise<RunResu
   let stdout = "";
   let stderr = "";
   const io: ClientIO = {
-    stdin: ReadableStream.from([encoder.encode(options.stdin ?? "")]),
+    stdin: options.stdin instanceof ReadableStream
+      ? options.stdin
+      : ReadableStream.from([encoder.encode(options.stdin ?? "")]),
     stdout: { write: (text) => void (stdout += text) },
     stderr: { write: (text) => void (stderr += text) },
     env: (name) => options.env?.[name],
@@ -327,6 +330,35 @@ Deno.test("a batch with an invalid line sends nothing and exits 2, naming every 
   assert.match(result.stderr, /^pedidos-client: error: stdin, línea 3: JSON inválido/m);
   assert.match(result.stderr, /2 líneas inválidas en stdin; no se envió ningún pedido\n$/);
   assert.equal(count(t.db), 0);
+});
+
+Deno.test("--file /dev/zero stops at the line limit: one error line, exit 2, nothing sent", async () => {
+  const result = await client(["--port", String(freePort()), "--file", "/dev/zero"]);
+  assert.equal(result.code, EXIT.uso);
+  assert.equal(result.stdout, "");
+  assert.equal(
+    result.stderr,
+    "pedidos-client: error: /dev/zero, línea 1: pasa de 1 MiB sin un salto de línea; " +
+      "un pedido ocupa mucho menos\n",
+  );
+});
+
+Deno.test("a stdin that does not end stops at the line-count limit: one error line, exit 2, nothing sent", async () => {
+  const line = encoder.encode(JSON.stringify(order()) + "\n");
+  let sent = 0;
+  // Ends a little past the limit, so that a client without one fails instead of hanging.
+  const stdin = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent++ > MAX_BATCH_LINES + 10) controller.close();
+      else controller.enqueue(line);
+    },
+  });
+  const result = await client(["--port", String(freePort()), "--file", "-"], { stdin });
+  assert.equal(result.code, EXIT.uso, result.stderr.slice(0, 500));
+  assert.equal(
+    result.stderr,
+    `pedidos-client: error: stdin tiene más de ${MAX_BATCH_LINES} líneas: divida el lote en varios\n`,
+  );
 });
 
 Deno.test("an unreadable batch file exits 2", async () => {

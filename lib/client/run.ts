@@ -28,6 +28,7 @@ import {
   type Renderer,
   UNANSWERED,
 } from "./output.ts";
+import { readBatch } from "./batch_input.ts";
 import { askMissing } from "./prompt.ts";
 import { resendCommand } from "./resend.ts";
 import { type RetryNotice, withRetries } from "./retry.ts";
@@ -196,14 +197,14 @@ async function sendBatch(
   return await deliver(run, orders, { wait: mode.wait, batch: true });
 }
 
-/** The whole of `file` (`-`: stdin), shown in messages as `name`. */
+/** The whole of `file` (`-`: stdin), within the batch limits, shown in messages as `name`. */
 async function readInput(file: string, name: string, io: ClientIO): Promise<string> {
   let bytes: Uint8Array;
   try {
-    bytes = file === "-"
-      ? new Uint8Array(await new Response(io.stdin).arrayBuffer())
-      : await Deno.readFile(file);
+    const stream = file === "-" ? io.stdin : (await Deno.open(file)).readable;
+    bytes = await readBatch(stream, name);
   } catch (error) {
+    if (error instanceof InputError) throw error;
     throw new InputError(`no se puede leer ${name}: ${(error as Error).message}`);
   }
   try {
