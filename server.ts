@@ -24,7 +24,7 @@ const HELP_EXTRA = `
 Subcomandos:
   stats --db RUTA   muestra las estadísticas de una base de datos (solo lectura)
 
-Señales: SIGINT o SIGTERM apagan el servidor de forma ordenada e imprimen las estadísticas.
+Señales: SIGINT, SIGTERM o SIGHUP apagan el servidor de forma ordenada e imprimen las estadísticas.
 Códigos de salida: 0 apagado normal, 1 error al arrancar, 2 uso incorrecto.
 `;
 
@@ -57,7 +57,9 @@ async function main(args: string[]): Promise<number> {
       // Listen for signals before start-up, so that one arriving while the
       // server starts still ends in an orderly shutdown.
       const { promise: signalled, resolve } = Promise.withResolvers<Deno.Signal>();
-      const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+      // SIGHUP too: a closed terminal or a supervisor's "reload" must not kill
+      // the server without its drain and report.
+      const signals: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
       const handlers = signals.map((signal) => {
         const handler = () => resolve(signal);
         Deno.addSignalListener(signal, handler);

@@ -11,6 +11,8 @@ import assert from "node:assert/strict";
 import { type ClientIO, runClient } from "../client.ts";
 import { CLIENT_FLAGS } from "../lib/client/config.ts";
 import { EXIT } from "../lib/client/errors.ts";
+import { MAX_BATCH_LINES } from "../lib/client/batch_input.ts";
+import { shellQuote } from "../lib/client/resend.ts";
 import { TEXTOS } from "../lib/wire/protocol.ts";
 import { LOOPBACKS, order, readOrders, ROOT, startTestServer, TestClient } from "./helpers.ts";
 import type { StoredOrder } from "../lib/store/types.ts";
@@ -19,7 +21,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 interface RunOptions {
-  stdin?: string;
+  stdin?: string | ReadableStream<Uint8Array>;
   env?: Record<string, string>;
   terminal?: boolean;
 }
@@ -35,7 +37,9 @@ async function client(args: string[], options: RunOptions = {}): Promise<RunResu
   let stdout = "";
   let stderr = "";
   const io: ClientIO = {
-    stdin: ReadableStream.from([encoder.encode(options.stdin ?? "")]),
+    stdin: options.stdin instanceof ReadableStream
+      ? options.stdin
+      : ReadableStream.from([encoder.encode(options.stdin ?? "")]),
     stdout: { write: (text) => void (stdout += text) },
     stderr: { write: (text) => void (stderr += text) },
     env: (name) => options.env?.[name],
@@ -327,6 +331,35 @@ Deno.test("a batch with an invalid line sends nothing and exits 2, naming every 
   assert.equal(await count(t.db), 0);
 });
 
+Deno.test("--file /dev/zero stops at the line limit: one error line, exit 2, nothing sent", async () => {
+  const result = await client(["--port", String(freePort()), "--file", "/dev/zero"]);
+  assert.equal(result.code, EXIT.uso);
+  assert.equal(result.stdout, "");
+  assert.equal(
+    result.stderr,
+    "pedidos-client: error: /dev/zero, línea 1: pasa de 1 MiB sin un salto de línea; " +
+      "un pedido ocupa mucho menos\n",
+  );
+});
+
+Deno.test("a stdin that does not end stops at the line-count limit: one error line, exit 2, nothing sent", async () => {
+  const line = encoder.encode(JSON.stringify(order()) + "\n");
+  let sent = 0;
+  // Ends a little past the limit, so that a client without one fails instead of hanging.
+  const stdin = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent++ > MAX_BATCH_LINES + 10) controller.close();
+      else controller.enqueue(line);
+    },
+  });
+  const result = await client(["--port", String(freePort()), "--file", "-"], { stdin });
+  assert.equal(result.code, EXIT.uso, result.stderr.slice(0, 500));
+  assert.equal(
+    result.stderr,
+    `pedidos-client: error: stdin tiene más de ${MAX_BATCH_LINES} líneas: divida el lote en varios\n`,
+  );
+});
+
 Deno.test("an unreadable batch file exits 2", async () => {
   const result = await client(["--file", "/nonexistent/pedidos.ndjson"]);
   assert.equal(result.code, EXIT.uso);
@@ -468,10 +501,12 @@ Deno.test("--retry waits for a server that is not listening yet", async () => {
 
 /**
  * A proxy in front of the server whose first connection forwards the greeting
- * and one request, then drops as soon as the server has replied: the order
- * is stored but its reply is lost. Later connections pass through untouched.
+ * and one request, then drops as soon as the server has replied (or, with
+ * `hold`, keeps the connection open and silent until the client closes it):
+ * the order is stored but its reply is lost. Later connections pass through
+ * untouched.
  */
-function lossyProxy(target: number) {
+function lossyProxy(target: number, { hold = false } = {}) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const handlers: Promise<unknown>[] = [];
   const readLine = async (conn: Deno.Conn) => {
@@ -504,6 +539,7 @@ function lossyProxy(target: number) {
             await downstream.write(await readLine(upstream)); // greeting
             await upstream.write(await readLine(downstream)); // the order
             await readLine(upstream); // its reply, never delivered
+            if (hold) await readLine(downstream); // until the client gives up
           } finally {
             closeBoth();
           }
@@ -549,6 +585,100 @@ Deno.test("a reply lost with its connection is retried with the same key and sto
   assert.equal(result.stdout, "✅ Pedido ya registrado #1\n");
   assert.equal(await count(t.db, (o) => o.clave === "k-perdida"), 1);
   assert.equal(await count(t.db), 1);
+});
+
+/** Runs a command line the client printed, with the real client in place of `pedidos-client`. */
+async function shell(command: string): Promise<RunResult> {
+  const real = `${shellQuote(Deno.execPath())} run -q -P=client client.ts `;
+  const output = await new Deno.Command("sh", {
+    args: ["-c", command.replace("pedidos-client ", real)],
+    cwd: new URL(".", ROOT).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+Deno.test("a reply that never comes exits 3 and shows the key and the command that resends the order safely", async () => {
+  await using t = await startTestServer();
+  await using proxy = lossyProxy(t.port, { hold: true });
+  const port = String(proxy.port);
+  const result = await client([
+    "--host",
+    "127.0.0.1",
+    "--port",
+    port,
+    "--timeout-ms",
+    "300",
+    ...ANA,
+  ]);
+  assert.equal(result.code, EXIT.conexion);
+  assert.equal(result.stdout, "");
+  const [clave] = (await readOrders(t.db)).map((r) => r.clave);
+  const lines = result.stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 2, result.stderr);
+  assert.equal(lines[0], `pedidos-client: error: 127.0.0.1:${port} no respondió en 300 ms`);
+  const hint = "pedidos-client: aviso: sin respuesta: no se sabe si el pedido quedó registrado " +
+    `(clave ${clave}); para reenviarlo sin duplicarlo: `;
+  assert.ok(lines[1]!.startsWith(hint), lines[1]);
+  const command = lines[1]!.slice(hint.length);
+  assert.equal(
+    command,
+    `pedidos-client --host 127.0.0.1 --port ${port} --cliente=Ana --productos=pan,leche ` +
+      `--direccion='Calle Falsa 123' --clave=${clave}`,
+  );
+  const resent = await shell(command);
+  assert.equal(resent.code, EXIT.ok, resent.stderr);
+  assert.equal(resent.stdout, "✅ Pedido ya registrado #1\n");
+  assert.equal(await count(t.db), 1);
+});
+
+Deno.test("with --json, each order of a batch left without a reply is a line with its key and the command to resend it", async () => {
+  await using t = await startTestServer();
+  await using proxy = lossyProxy(t.port, { hold: true });
+  const batch = [
+    order({ cliente: "O'Higgins" }),
+    order({ productos: ["pan, integral", "leche"] }),
+  ].map((o) => JSON.stringify(o)).join("\n");
+  const result = await client(
+    [
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(proxy.port),
+      "--timeout-ms",
+      "300",
+      "--json",
+      "-f",
+      "-",
+    ],
+    { stdin: batch },
+  );
+  assert.equal(result.code, EXIT.conexion);
+  const [first, second, summary] = result.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+  assert.deepEqual(Object.keys(first), ["linea", "sin_respuesta", "mensaje", "clave", "reintento"]);
+  assert.deepEqual([first.linea, second.linea], [1, 2]);
+  // The proxy forwards what arrives with the first line, so some are stored, but
+  // none was answered; the keys shown are the ones sent.
+  const stored = (await readOrders(t.db)).map((r) => r.clave);
+  assert.ok(stored.length >= 1);
+  for (const clave of stored) assert.ok([first.clave, second.clave].includes(clave), String(clave));
+  assert.match(second.clave, /^[0-9a-f-]{36}$/);
+  assert.equal(summary.resumen.sin_respuesta, 2);
+  assert.match(result.stderr, new RegExp(`línea 2: sin respuesta.*clave ${second.clave}`));
+  for (const { reintento } of [first, second]) {
+    const resent = await shell(reintento);
+    assert.equal(resent.code, EXIT.ok, `${reintento}\n${resent.stderr}`);
+  }
+  const rows = await readOrders(t.db);
+  assert.deepEqual(rows.map(({ cliente, productos, clave }) => ({ cliente, productos, clave })), [
+    { cliente: "O'Higgins", productos: '["pan","leche"]', clave: first.clave },
+    { cliente: "Ana", productos: '["pan, integral","leche"]', clave: second.clave },
+  ]);
 });
 
 // ── The real process ────────────────────────────────────────────────────────

@@ -93,4 +93,11 @@ Deno.test("the command prints its help, and refuses a bad flag in one line with 
   assert.equal(bad.code, 2);
   assert.equal(bad.stderr.trim().split("\n").length, 1);
   assert.match(bad.stderr, /^carga: error: --bad: .* \(pruebe 'deno task load --help'\)$/m);
+  const negative = await runCli(["-n", "-5"]);
+  assert.equal(negative.code, 2);
+  assert.equal(
+    negative.stderr,
+    "carga: error: -n -5: un valor que empieza por '-' se escribe --orders=-5 " +
+      "(pruebe 'deno task load --help')\n",
+  );
 });

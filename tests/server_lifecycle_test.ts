@@ -193,6 +193,24 @@ Deno.test("SIGINT also shuts down in order with the report and exit code 0", asy
   assert.match(stdout, /Pedidos: 1 recibido · 1 listo/);
 });
 
+Deno.test("SIGHUP drains the order in process, prints the report and exits 0, as SIGTERM does", async () => {
+  await using dir = await tempDir();
+  const db = `${dir.path}/pedidos.db`;
+  await using proc = await spawnServer(["--db", db, "--work-ms", "800", "--drain-ms", "10000"]);
+  await using client = await TestClient.open(proc.port);
+  const reply = await client.request(order());
+  await waitFor(
+    async () => (await row(db, reply.id as number))?.estado === "en proceso",
+    "order in process",
+  );
+  proc.kill("SIGHUP");
+  const { code, stdout, stderr } = await proc.exited();
+  assert.equal(code, 0, stderr);
+  assert.match(stderr, /SIGHUP recibida/);
+  assert.match(stdout, /Pedidos: 1 recibido · 1 listo · 0 fallidos · 0 en cola · 0 en proceso/);
+  assert.deepEqual((await rows(db)).map((r) => r.estado), ["listo"]);
+});
+
 Deno.test("a second SIGTERM during the drain neither cuts it short nor breaks the exit", async () => {
   await using dir = await tempDir();
   const db = `${dir.path}/pedidos.db`;

@@ -240,6 +240,22 @@ function describeConnectError(
   if (error instanceof Deno.errors.NetworkUnreachable) {
     return { failure: "inalcanzable", reason: "red inalcanzable" };
   }
+  // EADDRNOTAVAIL ("os error 99"): no local address can reach it, e.g. an
+  // IPv6 address on a machine without IPv6.
+  if (error instanceof Deno.errors.AddrNotAvailable) {
+    return {
+      failure: "inalcanzable",
+      reason: "dirección no utilizable desde este equipo (ninguna dirección local llega a ella)",
+    };
+  }
+  const code = (error as { code?: unknown })?.code;
+  if (code === "EHOSTUNREACH") return { failure: "inalcanzable", reason: "equipo inalcanzable" };
+  if (code === "EINVAL") {
+    return {
+      failure: "inalcanzable",
+      reason: "dirección no válida para conectar (¿IPv6 de enlace local sin %interfaz?)",
+    };
+  }
   return {
     failure: "inalcanzable",
     reason: error instanceof Error ? error.message : String(error),

@@ -90,6 +90,31 @@ Deno.test("when every address refuses, the one-line error names each and can be 
   );
 });
 
+Deno.test("an address this machine cannot use is one Spanish line naming it, not an OS error number", async () => {
+  // As the system reports them: EADDRNOTAVAIL, and EINVAL for a link-local address without its zone.
+  const cases: [string, Error, string][] = [
+    [
+      "2001:db8::7",
+      new Deno.errors.AddrNotAvailable("Cannot assign requested address (os error 99)"),
+      "no se pudo conectar a [2001:db8::7]:9: dirección no utilizable desde este equipo " +
+      "(ninguna dirección local llega a ella)",
+    ],
+    [
+      "fe80::1",
+      Object.assign(new TypeError("Invalid argument (os error 22)"), { code: "EINVAL" }),
+      "no se pudo conectar a [fe80::1]:9: dirección no válida para conectar " +
+      "(¿IPv6 de enlace local sin %interfaz?)",
+    ],
+  ];
+  for (const [host, failure, message] of cases) {
+    const dial: Dial = () => Promise.reject(failure);
+    const error = await connectToHost(host, 9, { timeoutMs: 1000, dial }).catch((e) => e);
+    assert.ok(error instanceof ConnectionError);
+    assert.equal(error.failure, "inalcanzable");
+    assert.equal(error.message, message);
+  }
+});
+
 Deno.test("addresses share the time budget: a silent first address leaves time for the next", async () => {
   const started: number[] = [];
   const t0 = Date.now();

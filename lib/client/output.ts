@@ -44,7 +44,15 @@ export interface Renderer {
   /** The reply to `--stats`. */
   stats(reply: Reply): string;
   summary(summary: BatchSummary): string;
+  /**
+   * An order sent but never answered, with the command that resends it under
+   * its key. People read this on stderr, with the error that ended the run.
+   */
+  unanswered(context: OrderContext, reintento: string): string;
 }
+
+/** What the client says of an order sent but never answered. */
+export const UNANSWERED = "sin respuesta: no se sabe si el pedido quedó registrado";
 
 /**
  * One JSON object per line: replies and events as the server sent them.
@@ -61,6 +69,8 @@ export const jsonRenderer: Renderer = {
   status: (reply) => line(reply),
   stats: (reply) => line(reply),
   summary: (summary) => line({ resumen: summary }),
+  unanswered: ({ linea, clave }, reintento) =>
+    line({ ...lineField(linea), sin_respuesta: true, mensaje: UNANSWERED, clave, reintento }),
 };
 
 /**
@@ -120,6 +130,7 @@ export const humanRenderer: Renderer = {
     if (s.fallidos !== undefined) parts.push(plural(s.fallidos, "fallido", "fallidos"));
     return `Resumen: ${parts.join(" · ")}\n`;
   },
+  unanswered: () => "",
 };
 
 function orderRows(p: OrderView): [string, string][] {

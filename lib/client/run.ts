@@ -21,8 +21,16 @@ import {
   parseBatch,
   prepareOrder,
 } from "./orders.ts";
-import { type BatchSummary, humanRenderer, jsonRenderer, type Renderer } from "./output.ts";
+import {
+  type BatchSummary,
+  humanRenderer,
+  jsonRenderer,
+  type Renderer,
+  UNANSWERED,
+} from "./output.ts";
+import { readBatch } from "./batch_input.ts";
 import { askMissing } from "./prompt.ts";
+import { resendCommand } from "./resend.ts";
 import { type RetryNotice, withRetries } from "./retry.ts";
 import { SessionKeeper } from "./session.ts";
 import { submitOrders } from "./submit.ts";
@@ -189,14 +197,14 @@ async function sendBatch(
   return await deliver(run, orders, { wait: mode.wait, batch: true });
 }
 
-/** The whole of `file` (`-`: stdin), shown in messages as `name`. */
+/** The whole of `file` (`-`: stdin), within the batch limits, shown in messages as `name`. */
 async function readInput(file: string, name: string, io: ClientIO): Promise<string> {
   let bytes: Uint8Array;
   try {
-    bytes = file === "-"
-      ? new Uint8Array(await new Response(io.stdin).arrayBuffer())
-      : await Deno.readFile(file);
+    const stream = file === "-" ? io.stdin : (await Deno.open(file)).readable;
+    bytes = await readBatch(stream, name);
   } catch (error) {
+    if (error instanceof InputError) throw error;
     throw new InputError(`no se puede leer ${name}: ${(error as Error).message}`);
   }
   try {
@@ -222,6 +230,8 @@ async function deliver(
     ...(options.wait ? { listos: 0, fallidos: 0 } : {}),
   };
   const accepted: AcceptedOrder[] = [];
+  /** Sent but unanswered: each may or may not have been stored. */
+  const unknownFate: { order: OutgoingOrder; reintento: string }[] = [];
   let failure: Error | undefined;
 
   await using keeper = keeperFor(run);
@@ -232,6 +242,11 @@ async function deliver(
       if ("error" in outcome) {
         summary.sin_respuesta++;
         failure ??= outcome.error;
+        if (outcome.sent) {
+          const reintento = resendCommand(order, settings);
+          unknownFate.push({ order, reintento });
+          io.stdout.write(out.unanswered({ linea: order.linea, clave: order.clave }, reintento));
+        }
         return;
       }
       const { reply } = outcome;
@@ -268,6 +283,12 @@ async function deliver(
   if (options.batch) io.stdout.write(out.summary(summary));
   if (failure) {
     log.error(failure.message);
+    for (const { order, reintento } of unknownFate) {
+      const linea = order.linea === undefined ? "" : `línea ${order.linea}: `;
+      log.warn(
+        `${linea}${UNANSWERED} (clave ${order.clave}); para reenviarlo sin duplicarlo: ${reintento}`,
+      );
+    }
     return exitCodeOf(failure);
   }
   const rejected = Object.keys(summary.rechazados).length > 0 || (summary.fallidos ?? 0) > 0;

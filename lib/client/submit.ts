@@ -20,7 +20,12 @@ export type SubmitOutcome =
     /** The session that answered (none when the greeting refused the connection). */
     session?: ProtocolSession;
   }
-  | { order: OutgoingOrder; error: Error };
+  | {
+    order: OutgoingOrder;
+    error: Error;
+    /** Whether it was ever sent: then it may have been stored, and its fate is unknown. */
+    sent: boolean;
+  };
 
 /** Options of {@linkcode submitOrders}. */
 export interface SubmitOptions {
@@ -53,6 +58,7 @@ export async function submitOrders(
   options: SubmitOptions,
 ): Promise<void> {
   let pending = orders;
+  const sent = new Set<OutgoingOrder>();
   for (let round = 0; pending.length > 0; round++) {
     const last = round >= options.retries;
     const again: OutgoingOrder[] = [];
@@ -72,7 +78,7 @@ export async function submitOrders(
         if (!last && isRetriableError(error)) retryLater(order, error.message);
         else if (error instanceof RefusedByServerError) {
           options.onOutcome({ order, reply: error.reply });
-        } else options.onOutcome({ order, error });
+        } else options.onOutcome({ order, error, sent: sent.has(order) });
       } else if (!last && isRetriableReply(result.reply)) {
         retryLater(order, result.reply.mensaje);
       } else {
@@ -88,6 +94,7 @@ export async function submitOrders(
     }
     if (session) {
       const open = session;
+      for (const order of pending) sent.add(order);
       await Promise.all(pending.map((order) =>
         open.request(order.message).then(
           (reply) => settle(order, { reply, session: open }),

@@ -17,7 +17,7 @@ import { AdmissionSemaphore } from "../orders/semaphore.ts";
 import { type WorkerFactory, WorkerPool } from "../orders/pool.ts";
 import { encodeLine, failure, greeting } from "../wire/protocol.ts";
 import { GroupCommitter } from "../store/group_commit.ts";
-import { openStore } from "../store/open.ts";
+import { DatabaseFileLostError, openStore } from "../store/open.ts";
 import type { Inserted, NewOrder, OrderUpdate } from "../store/types.ts";
 import { VERSION } from "../util/version.ts";
 
@@ -74,7 +74,7 @@ export async function startServer(
     store,
     committer: new GroupCommitter<NewOrder, OrderUpdate, Inserted>(
       (inserts, updates) => store.commit(inserts, updates),
-      { onError: (error) => log.error(`no se pudo escribir en la base de datos: ${error}`) },
+      { onError: writeErrorLogger(log) },
     ),
     semaphore: new AdmissionSemaphore(config.max),
     createPool: (events) =>
@@ -212,4 +212,20 @@ function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Logs a failed commit. An error every later commit repeats (the database
+ * file deleted or renamed under the server) is said once, not per batch.
+ */
+function writeErrorLogger(log: Logger): (error: unknown) => void {
+  let lostReported = false;
+  return (error) => {
+    if (!(error instanceof DatabaseFileLostError)) {
+      log.error(`no se pudo escribir en la base de datos: ${error}`);
+    } else if (!lostReported) {
+      lostReported = true;
+      log.error(error.message);
+    }
+  };
 }

@@ -12,6 +12,7 @@ import { openSqliteReader, openSqliteStore } from "./sqlite.ts";
 import type { OrderReader, OrderStore, SyncMode } from "./types.ts";
 
 export { DatabaseInUseError } from "./sqlite_lock.ts";
+export { DatabaseFileLostError } from "./file_identity.ts";
 
 /** Options for a store a server writes. */
 export interface WriterOptions {

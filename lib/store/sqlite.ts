@@ -11,7 +11,7 @@
  */
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { durationSeconds, failureDuration, isoDate as iso } from "./rules.ts";
-import { lockDatabaseFile } from "./sqlite_lock.ts";
+import { type DatabaseLock, lockDatabaseFile } from "./sqlite_lock.ts";
 import type {
   Inserted,
   NewOrder,
@@ -24,6 +24,7 @@ import type {
   StoredOrder,
   SyncMode,
 } from "./types.ts";
+import { checkNoOrphanWal, FileIdentity } from "./file_identity.ts";
 
 interface Migration {
   version: number;
@@ -105,24 +106,32 @@ type Change =
  * await store.close();
  * ```
  * @throws {DatabaseInUseError} if another process holds the database
- * @throws {Error} if the file is not a database or was written by a newer version
+ * @throws {Error} if the file is not a database, belongs to another program, or was
+ * written by a newer version (the file is then left untouched)
+ * @throws {DatabaseFileLostError} if a `-wal` outlived its database
  */
 export function openSqliteStore(path: string, sync: SyncMode): Promise<OrderStore> {
   try {
     const lock = lockDatabaseFile(path);
     try {
+      checkNoOrphanWal(path);
       const db = new DatabaseSync(path);
+      let identity: FileIdentity | undefined;
       try {
+        identity = FileIdentity.open(path);
         // Short, because a commit blocks the event loop while it waits: the flock
         // already keeps other servers out, so only an outside tool can hold the
         // write lock, and a failed batch is retried later rather than waited on.
         db.exec("PRAGMA busy_timeout = 200");
+        // Before anything is written: a refused file is left exactly as it was.
+        checkSchema(db, path);
         db.exec("PRAGMA journal_mode = WAL");
         db.exec(`PRAGMA synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
         migrate(db);
-        return Promise.resolve(new SqliteStore(db, lock));
+        return Promise.resolve(new SqliteStore(db, lock, identity));
       } catch (error) {
         db.close();
+        identity?.close();
         throw error;
       }
     } catch (error) {
@@ -185,9 +194,34 @@ function checkNotNewer(version: number, path: string) {
   }
 }
 
+/**
+ * Refuses, reading only, what this code must not write to: a file that is not
+ * SQLite, a newer schema, or another program's database (tables but no
+ * schema version). An empty file or database is new.
+ */
+function checkSchema(db: DatabaseSync, path: string) {
+  let version: number;
+  let empty: boolean;
+  try {
+    version = userVersion(db);
+    empty = db.prepare("SELECT 1 FROM sqlite_schema LIMIT 1").get() === undefined;
+  } catch (error) {
+    if ((error as { errcode?: number }).errcode !== SQLITE_NOTADB) throw error;
+    throw new Error(`${path} no es una base de datos SQLite`);
+  }
+  checkNotNewer(version, path);
+  if (version === 0 && !empty) {
+    throw new Error(
+      `${path} no es una base de datos de pedidos: tiene tablas de otro programa y ninguna versión de esquema`,
+    );
+  }
+}
+
+/** SQLite's result code for a file that is not a database. */
+const SQLITE_NOTADB = 26;
+
 function migrate(db: DatabaseSync) {
   const current = userVersion(db);
-  checkNotNewer(current, "la base de datos");
   for (const migration of MIGRATIONS) {
     if (migration.version <= current) continue;
     db.exec("BEGIN IMMEDIATE");
@@ -239,12 +273,15 @@ function whereOf(filter: OrderFilter): { where: string; params: SQLInputValue[] 
 class SqliteStore implements OrderStore {
   readonly #db: DatabaseSync;
   /** The instance lock, for a writer; released by `close`. */
-  readonly #lock: Deno.FsFile | undefined;
+  readonly #lock: DatabaseLock | undefined;
   readonly #statements = new Map<string, StatementSync>();
+  /** The read-write store checks that its file is still the one at its path. */
+  readonly #identity: FileIdentity | undefined;
 
-  constructor(db: DatabaseSync, lock: Deno.FsFile | undefined) {
+  constructor(db: DatabaseSync, lock: DatabaseLock | undefined, identity?: FileIdentity) {
     this.#db = db;
     this.#lock = lock;
+    this.#identity = identity;
   }
 
   get schemaVersion(): number {
@@ -260,16 +297,24 @@ class SqliteStore implements OrderStore {
     return statement;
   }
 
+  /**
+   * @throws {DatabaseFileLostError} if the file was deleted, renamed or
+   * replaced: then the batch is not acknowledged, nor is any after it
+   */
   commit(inserts: readonly NewOrder[], updates: readonly OrderUpdate[]): Promise<Inserted[]> {
     return this.#settled(() => this.#commit(inserts, updates));
   }
 
   #commit(inserts: readonly NewOrder[], updates: readonly OrderUpdate[]): Inserted[] {
+    const lost = this.#identity?.lost;
+    if (lost) throw lost;
     this.#db.exec("BEGIN IMMEDIATE");
     try {
       const inserted = inserts.length ? this.#insertAll(inserts) : [];
       if (updates.length) this.#updateAll(updates);
       this.#db.exec("COMMIT");
+      // After the commit, so that a file lost while it ran is caught too.
+      this.#identity?.check();
       return inserted;
     } catch (error) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
@@ -516,6 +561,7 @@ class SqliteStore implements OrderStore {
     if (!this.#db.isOpen) return Promise.resolve();
     this.#statements.clear();
     this.#db.close();
+    this.#identity?.close();
     // After the database: closing the file releases the lock.
     this.#lock?.close();
     return Promise.resolve();

@@ -65,7 +65,7 @@ export function parseFlags(
       strict: true,
     });
   } catch (error) {
-    throw new UsageError(describeParseError(error));
+    throw new UsageError(describeParseError(error, args));
   }
   const allowed = options.positionals ?? 0;
   if (parsed.positionals.length > allowed) {
@@ -74,12 +74,26 @@ export function parseFlags(
   return { values: parsed.values as RawFlags, positionals: parsed.positionals };
 }
 
-function describeParseError(error: unknown): string {
+/** `parseArgs`'s English errors, in one Spanish line. */
+function describeParseError(error: unknown, args: readonly string[]): string {
   const message = error instanceof Error ? error.message : String(error);
   const unknown = message.match(/Unknown option '([^']+)'/);
   if (unknown) return `opción desconocida: ${unknown[1]}`;
   const missing = message.match(/Option '([^']+)' argument missing/);
   if (missing) return `falta el valor de ${missing[1]?.split(",").pop()?.trim().split(" ")[0]}`;
+  // `-n -5`: a value that starts with a dash looks like another option.
+  const ambiguous = message.match(/Option '([^']+)' argument is ambiguous[^]*use '(--[^=']+)=/);
+  if (ambiguous) {
+    const [, flag, long] = ambiguous;
+    const at = args.indexOf(flag!);
+    const next = at === -1 ? undefined : args[at + 1];
+    if (next === undefined) return `falta el valor de ${flag}`;
+    return /^-\d/.test(next)
+      ? `${flag} ${next}: un valor que empieza por '-' se escribe ${long}=${next}`
+      : `falta el valor de ${flag} (${next} es otra opción)`;
+  }
+  const noValue = message.match(/Option '([^']+)' does not take an argument/);
+  if (noValue) return `${noValue[1]?.split(",").pop()?.trim()} no admite un valor`;
   return message.split("\n")[0] ?? message;
 }
 

@@ -6,6 +6,11 @@
  */
 import { z } from "zod";
 
+// Lengths are in characters: Unicode code points, as Python's `len`, SQL's
+// `varchar(n)` and JSON Schema count them (an emoji is one, not two UTF-16
+// units). Counted here rather than by zod's `max`, which counted UTF-16 units
+// until a 4.x patch release: the limit must not change with a dependency update.
+
 /** Longest accepted `cliente`, in characters. A person's or shop's name fits easily. */
 export const MAX_CLIENTE = 200;
 /** Longest accepted `direccion`, in characters: a full postal address with notes. */
@@ -30,7 +35,9 @@ function text(field: string, max: number) {
   return z.string({ error: typeError(field, "un texto") })
     .trim()
     .min(1, { error: `${field} no puede estar vacío` })
-    .max(max, { error: `${field} admite como máximo ${max} caracteres` })
+    .refine((value) => codePointsAtMost(value, max), {
+      error: `${field} admite como máximo ${max} caracteres`,
+    })
     .refine((value) => !CONTROL_CHARACTERS.test(value), {
       error: `${field} contiene caracteres de control`,
     })
@@ -39,6 +46,22 @@ function text(field: string, max: number) {
     .refine((value) => value.isWellFormed(), {
       error: `${field} contiene sustitutos UTF-16 sueltos`,
     });
+}
+
+/**
+ * Whether `text` has at most `max` Unicode code points.
+ *
+ * @example
+ * ```ts
+ * codePointsAtMost("😀😀", 2); // true: two code points, four UTF-16 units
+ * ```
+ */
+export function codePointsAtMost(text: string, max: number): boolean {
+  // A code point is one or two units: within `max` units it surely fits.
+  if (text.length <= max) return true;
+  let count = 0;
+  for (const _ of text) if (++count > max) return false;
+  return true;
 }
 
 /** An order as a client sends it (after `dirección` is folded into `direccion`). */

@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { MAX_CLIENTE, MAX_PRODUCTOS, parseOrder, parseRequest } from "./schema.ts";
+import {
+  codePointsAtMost,
+  MAX_CLAVE,
+  MAX_CLIENTE,
+  MAX_DIRECCION,
+  MAX_PRODUCTO,
+  MAX_PRODUCTOS,
+  parseOrder,
+  parseRequest,
+} from "./schema.ts";
 
 const valid = { cliente: "Ana", productos: ["pan", "leche"], direccion: "Calle Falsa 123" };
 
@@ -71,6 +80,24 @@ Deno.test("product count and string lengths are bounded", () => {
   assert.equal(parseRequest({ ...valid, productos: Array(MAX_PRODUCTOS).fill("x") }).ok, true);
   const long = parseRequest({ ...valid, cliente: "x".repeat(MAX_CLIENTE + 1) });
   assert.match(!long.ok ? long.errores.cliente ?? "" : "", /como máximo 200/);
+});
+
+Deno.test("length limits count characters (code points): an emoji is one, right at the boundary", () => {
+  const emoji = "😀"; // one code point, two UTF-16 units
+  const fits = (fields: Record<string, unknown>) => parseRequest({ ...valid, ...fields }).ok;
+  for (const [field, max] of [["cliente", MAX_CLIENTE], ["direccion", MAX_DIRECCION]] as const) {
+    assert.equal(fits({ [field]: emoji.repeat(max) }), true, `${max} emoji in ${field}`);
+    assert.equal(fits({ [field]: emoji.repeat(max + 1) }), false, `${max + 1} emoji in ${field}`);
+    assert.equal(fits({ [field]: "x" + emoji.repeat(max - 1) }), true, `mixed, ${max} in ${field}`);
+  }
+  assert.equal(fits({ productos: [emoji.repeat(MAX_PRODUCTO)] }), true);
+  assert.equal(fits({ productos: [emoji.repeat(MAX_PRODUCTO + 1)] }), false);
+  assert.equal(fits({ clave: emoji.repeat(MAX_CLAVE) }), true);
+  assert.equal(fits({ clave: emoji.repeat(MAX_CLAVE + 1) }), false);
+  // A flag is two code points: it counts two.
+  assert.equal(fits({ cliente: "🇪🇸".repeat(MAX_CLIENTE / 2) + "x" }), false);
+  assert.equal(codePointsAtMost("a😀b", 3), true);
+  assert.equal(codePointsAtMost("a😀b", 2), false);
 });
 
 Deno.test("control characters are refused; other Unicode is kept as sent", () => {

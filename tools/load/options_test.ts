@@ -68,6 +68,11 @@ Deno.test("bad values and contradictory flags are one-line usage errors naming t
     [["--wait-done"], /necesitan --verify/],
     [["--nada"], /opción desconocida: --nada/],
     [["extra"], /argumento inesperado: extra/],
+    [["-n", "-5"], /^-n -5: un valor que empieza por '-' se escribe --orders=-5$/],
+    [["--orders", "-5"], /^--orders -5: un valor que empieza por '-' se escribe --orders=-5$/],
+    [["--orders=-5"], /^--orders: debe ser un entero entre 1/],
+    [["-n", "--json"], /^falta el valor de -n \(--json es otra opción\)$/],
+    [["--json=sí"], /^--json no admite un valor$/],
   ];
   for (const [args, message] of cases) {
     assert.throws(() => parseLoadArgs(args), (error: unknown) => {
