@@ -24,6 +24,7 @@ Subcomandos:
   stats --db RUTA   muestra las estadísticas de una base de datos (solo lectura)
 
 Señales: SIGINT o SIGTERM apagan el servidor de forma ordenada e imprimen las estadísticas.
+SIGUSR1 se ignora (Deno abriría con ella un depurador sin autenticación en 127.0.0.1:9229).
 Códigos de salida: 0 apagado normal, 1 error al arrancar, 2 uso incorrecto.
 `;
 

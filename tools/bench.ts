@@ -323,6 +323,7 @@ class Bench {
       "--allow-net",
       "--allow-read",
       "--allow-write",
+      "--allow-ffi",
     ], [
       "--host",
       HOST,

@@ -39,7 +39,8 @@ import { seededRandom } from "../lib/random.ts";
 const PROGRAM = "pedidos-soak";
 const ROOT = new URL("../", import.meta.url);
 const SOAK_WORKER = new URL("../lib/soak_worker.ts", import.meta.url);
-const PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write"];
+/** The `server` permission set of deno.json, for both kinds of server child. */
+const PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write", "--allow-ffi"];
 
 const FLAGS: readonly FlagSpec[] = [
   {
