@@ -10,7 +10,9 @@
  */
 import { runMain, usage } from "./lib/cli.ts";
 import { parseServerArgs, SERVER_FLAGS } from "./lib/config.ts";
+import { createLogger } from "./lib/log.ts";
 import { startServer } from "./lib/server.ts";
+import { ignoreSigusr1 } from "./lib/sigusr1.ts";
 import { renderReport, snapshotFromRows } from "./lib/stats.ts";
 import { openReadOnlyStore } from "./lib/store.ts";
 import { versionLine } from "./lib/version.ts";
@@ -54,6 +56,8 @@ async function main(args: string[]): Promise<number> {
       return 0;
     }
     case "serve": {
+      const sigusr1 = ignoreSigusr1();
+      if (sigusr1) createLogger(command.config.logLevel, "pedidos").warn(sigusr1);
       // Listen for signals before start-up, so that one arriving while the
       // server starts still ends in an orderly shutdown.
       const { promise: signalled, resolve } = Promise.withResolvers<Deno.Signal>();

@@ -13,7 +13,6 @@ import { bindListeners, formatAddress } from "./listen.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { OrderService, type ShutdownSummary } from "./orders.ts";
 import { encodeLine, failure, greeting } from "./protocol.ts";
-import { ignoreSigusr1 } from "./sigusr1.ts";
 import { openSqliteStore, SCHEMA_VERSION } from "./store.ts";
 import { VERSION } from "./version.ts";
 import type { WorkerFactory } from "./pool.ts";
@@ -44,9 +43,9 @@ const SUMMARY_INTERVAL_MS = 5000;
 const CLOSE_GRACE_MS = 1000;
 
 /**
- * Starts a server. First makes the process ignore SIGUSR1, which would
- * otherwise open Deno's unauthenticated inspector (see `sigusr1.ts`); that
- * takes the FFI permission, and revokes it.
+ * Starts a server. It leaves process-wide state alone: a program that serves
+ * calls `ignoreSigusr1()` (`sigusr1.ts`) first, or SIGUSR1 opens Deno's
+ * unauthenticated inspector in it.
  *
  * @example
  * ```ts
@@ -61,8 +60,6 @@ export async function startServer(
   overrides: ServerOverrides = {},
 ): Promise<RunningServer> {
   const log = overrides.log ?? createLogger(config.logLevel, "pedidos");
-  const sigusr1Warning = ignoreSigusr1();
-  if (sigusr1Warning) log.warn(sigusr1Warning);
   const lock = lockDatabaseFile(config.db);
   let store;
   let listeners: Deno.TcpListener[];

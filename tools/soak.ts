@@ -31,7 +31,9 @@ import {
   validateFlags,
 } from "../lib/cli.ts";
 import { parseServerArgs } from "../lib/config.ts";
+import { createLogger } from "../lib/log.ts";
 import { startServer } from "../lib/server.ts";
+import { ignoreSigusr1 } from "../lib/sigusr1.ts";
 import { memoryTrend, type SoakLedger, verifyLedger } from "../lib/soak_verify.ts";
 import { renderReport } from "../lib/stats.ts";
 import { seededRandom } from "../lib/random.ts";
@@ -592,6 +594,8 @@ export async function runSoak(options: SoakOptions): Promise<number> {
 async function serve(args: string[]): Promise<number> {
   const command = parseServerArgs(args);
   if (command.kind !== "serve") throw new UsageError("servir solo acepta opciones del servidor");
+  const sigusr1 = ignoreSigusr1();
+  if (sigusr1) createLogger(command.config.logLevel, "pedidos").warn(sigusr1);
   const { promise: signalled, resolve } = Promise.withResolvers<Deno.Signal>();
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, () => resolve(signal));
