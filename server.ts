@@ -15,6 +15,8 @@ import { snapshotFromRows } from "./lib/stats/replay.ts";
 import { renderReport } from "./lib/stats/report.ts";
 import { openStore } from "./lib/store/open.ts";
 import { versionLine } from "./lib/util/version.ts";
+import { createLogger } from "./lib/util/log.ts";
+import { ignoreSigusr1 } from "./lib/util/sigusr1.ts";
 
 export { type RunningServer, startServer } from "./lib/server/server.ts";
 
@@ -25,6 +27,7 @@ Subcomandos:
   stats --db RUTA   muestra las estadísticas de una base de datos (solo lectura)
 
 Señales: SIGINT, SIGTERM o SIGHUP apagan el servidor de forma ordenada e imprimen las estadísticas.
+SIGUSR1 se ignora (Deno abriría con ella un depurador sin autenticación en 127.0.0.1:9229).
 Códigos de salida: 0 apagado normal, 1 error al arrancar, 2 uso incorrecto.
 `;
 
@@ -54,6 +57,8 @@ async function main(args: string[]): Promise<number> {
       return 0;
     }
     case "serve": {
+      const sigusr1 = ignoreSigusr1();
+      if (sigusr1) createLogger(command.config.logLevel, "pedidos").warn(sigusr1);
       // Listen for signals before start-up, so that one arriving while the
       // server starts still ends in an orderly shutdown.
       const { promise: signalled, resolve } = Promise.withResolvers<Deno.Signal>();

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { missingRuntimeReason } from "../tools/compile/runtime.ts";
-import { readOrders, ROOT, waitFor } from "./helpers.ts";
+import { listeningPorts, readOrders, ROOT, waitFor } from "./helpers.ts";
 
 const decoder = new TextDecoder();
 const root = new URL(".", ROOT).pathname;
@@ -83,6 +83,14 @@ Deno.test({
         assert.deepEqual(rows.map(({ cliente, estado }) => ({ cliente, estado })), [
           { cliente: "Ana", estado: "listo" },
         ]);
+        if (Deno.build.os === "linux") {
+          // SIGUSR1 opens no debugger port in the executable either.
+          const before = listeningPorts(server.pid);
+          server.kill("SIGUSR1");
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+          assert.deepEqual(listeningPorts(server.pid), before, log);
+        }
+        assert.doesNotMatch(log, /SIGUSR1|Debugger listening/);
         const version = await new Deno.Command(`${dir}/pedidos-server`, {
           args: ["--version"],
           stdout: "piped",

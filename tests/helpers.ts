@@ -256,13 +256,18 @@ export const SERVER_PERMISSIONS = permissionSet("server");
 
 /**
  * Spawns `server.ts` with the given flags (port 0 and loopback hosts unless
- * given) and waits until it logs its addresses.
+ * given) and permissions (the `server` task's by default), and waits until it
+ * logs its addresses.
  */
-export async function spawnServer(args: string[], timeoutMs = 20_000): Promise<ServerProcess> {
+export async function spawnServer(
+  args: string[],
+  timeoutMs = 20_000,
+  permissions = SERVER_PERMISSIONS,
+): Promise<ServerProcess> {
   const fullArgs = [...args];
   if (!args.includes("--port")) fullArgs.push("--port", "0");
   if (!args.includes("--host")) fullArgs.push("--host", "127.0.0.1", "--host", "::1");
-  const child = scriptCommand("server.ts", fullArgs, SERVER_PERMISSIONS).spawn();
+  const child = scriptCommand("server.ts", fullArgs, permissions).spawn();
   let stderr = "";
   let stdout = "";
   const stderrDone = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
@@ -311,6 +316,36 @@ export async function spawnServer(args: string[], timeoutMs = 20_000): Promise<S
   handle.addresses = [...stderr.matchAll(/escuchando en (\S+)/g)].map((m) => m[1]!);
   handle.port = Number(handle.addresses[0]?.split(":").pop());
   return handle;
+}
+
+/**
+ * The TCP ports process `pid` listens on (Linux only): its socket inodes from
+ * `/proc/<pid>/fd`, matched against the listening sockets of its network
+ * namespace in `/proc/<pid>/net/tcp` and `tcp6`.
+ */
+export function listeningPorts(pid: number): Set<number> {
+  const inodes = new Set<string>();
+  for (const entry of Deno.readDirSync(`/proc/${pid}/fd`)) {
+    try {
+      const target = Deno.readLinkSync(`/proc/${pid}/fd/${entry.name}`);
+      const inode = target.match(/^socket:\[(\d+)\]$/)?.[1];
+      if (inode) inodes.add(inode);
+    } catch {
+      // Closed between listing and reading.
+    }
+  }
+  const ports = new Set<number>();
+  for (const table of ["tcp", "tcp6"]) {
+    // Columns: sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode …
+    for (const line of Deno.readTextFileSync(`/proc/${pid}/net/${table}`).split("\n").slice(1)) {
+      const columns = line.trim().split(/\s+/);
+      const [local, state, inode] = [columns[1], columns[3], columns[9]];
+      if (state === "0A" && inode && inodes.has(inode) && local) {
+        ports.add(parseInt(local.split(":").pop()!, 16));
+      }
+    }
+  }
+  return ports;
 }
 
 /** The outcome of a finished child process. */

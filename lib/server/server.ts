@@ -47,7 +47,9 @@ const SUMMARY_INTERVAL_MS = 5000;
 const CLOSE_GRACE_MS = 1000;
 
 /**
- * Starts a server.
+ * Starts a server. It leaves process-wide state alone: a program that serves
+ * calls `ignoreSigusr1()` (`sigusr1.ts`) first, or SIGUSR1 opens Deno's
+ * unauthenticated inspector in it.
  *
  * @example
  * ```ts

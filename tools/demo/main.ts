@@ -15,6 +15,7 @@ import { createLogger } from "../../lib/util/log.ts";
 import type { FinishedEvent, Reply } from "../../lib/wire/protocol.ts";
 import { startServer } from "../../lib/server/server.ts";
 import { renderReport } from "../../lib/stats/report.ts";
+import { ignoreSigusr1 } from "../../lib/util/sigusr1.ts";
 
 const CLIENTS = [
   "Ana",
@@ -72,6 +73,9 @@ async function main() {
   const dir = await Deno.makeTempDir({ prefix: "pedidos-demo-" });
   const db = `${dir}/pedidos.db`;
   console.log(`▶ Servidor con --max 6 --workers 3, ${WORK_MS} ms por pedido, base ${db}`);
+  const log = createLogger("normal", "  servidor");
+  const sigusr1 = ignoreSigusr1();
+  if (sigusr1) log.warn(sigusr1);
   const server = await startServer({
     ...DEFAULTS,
     hosts: ["127.0.0.1", "::1"],
@@ -81,7 +85,7 @@ async function main() {
     workers: 3,
     workMs: WORK_MS,
     drainMs: 5000,
-  }, { log: createLogger("normal", "  servidor") });
+  }, { log });
   try {
     console.log("▶ Diez clientes envían un pedido a la vez (la mitad por IPv4, la otra por IPv6)");
     const sent = await Promise.all(

@@ -30,7 +30,9 @@ import {
   UsageError,
 } from "../../lib/util/cli.ts";
 import { parseServerArgs } from "../../lib/server/config.ts";
+import { createLogger } from "../../lib/util/log.ts";
 import { startServer } from "../../lib/server/server.ts";
+import { ignoreSigusr1 } from "../../lib/util/sigusr1.ts";
 import { memoryTrend, soakFailures, type SoakLedger, verifyLedger } from "./verify.ts";
 import { listIds } from "../ledger.ts";
 import { permissionSet } from "../permissions.ts";
@@ -597,6 +599,8 @@ export async function runSoak(options: SoakOptions): Promise<number> {
 async function serve(args: string[]): Promise<number> {
   const command = parseServerArgs(args);
   if (command.kind !== "serve") throw new UsageError("servir solo acepta opciones del servidor");
+  const sigusr1 = ignoreSigusr1();
+  if (sigusr1) createLogger(command.config.logLevel, "pedidos").warn(sigusr1);
   const { promise: signalled, resolve } = Promise.withResolvers<Deno.Signal>();
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, () => resolve(signal));
