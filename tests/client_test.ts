@@ -676,8 +676,8 @@ Deno.test("with --json, each order of a batch left without a reply is a line wit
   }
   const rows = await readOrders(t.db);
   assert.deepEqual(rows.map(({ cliente, productos, clave }) => ({ cliente, productos, clave })), [
-    { cliente: "O'Higgins", productos: '["pan","leche"]', clave: first.clave },
-    { cliente: "Ana", productos: '["pan, integral","leche"]', clave: second.clave },
+    { cliente: "O'Higgins", productos: ["pan", "leche"], clave: first.clave },
+    { cliente: "Ana", productos: ["pan, integral", "leche"], clave: second.clave },
   ]);
 });
 

@@ -58,6 +58,6 @@ Deno.test("a server run without --allow-ffi warns in one line that SIGUSR1 would
   );
   const warnings = server.stderr().split("\n").filter((line) => line.includes("SIGUSR1"));
   assert.deepEqual(warnings, [
-    "pedidos: aviso: SIGUSR1 abriría un depurador sin autenticación en 127.0.0.1:9229: falta el permiso --allow-ffi para ignorarla (véase «SIGUSR1 and Deno's debugger» en el README)",
+    "pedidos: aviso: SIGUSR1 abriría un depurador sin autenticación en 127.0.0.1:9229: falta el permiso --allow-ffi para ignorarla (véase docs/security.md, «SIGUSR1 and Deno's debugger»)",
   ]);
 });

@@ -68,7 +68,7 @@ function ignoreOnce(): string | undefined {
   const exposed = "SIGUSR1 abriría un depurador sin autenticación en 127.0.0.1:9229";
   if (target === undefined) return `${exposed}: no se sabe ignorarla en ${Deno.build.os}`;
   if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
-    return `${exposed}: falta el permiso --allow-ffi para ignorarla (véase «SIGUSR1 and Deno's debugger» en el README)`;
+    return `${exposed}: falta el permiso --allow-ffi para ignorarla (véase docs/security.md, «SIGUSR1 and Deno's debugger»)`;
   }
   // Deno installs its process-wide handler for a signal when the first
   // listener for it comes, and never again. Listening once now makes that
