@@ -31,6 +31,8 @@ export interface TimelineEntry {
 export interface Timeline {
   /** Orders finished so far in this run: pass it back as `since` to get only newer ones. */
   hasta: number;
+  /** How many finished orders the timeline keeps. */
+  capacidad: number;
   /** Finished orders, oldest first: at most the ring's capacity. */
   pedidos: TimelineEntry[];
   /** The order each busy worker is on, by worker number. */
@@ -211,6 +213,6 @@ export class MetricsRecorder implements OrderObserver {
         });
       }
     });
-    return { hasta: this.#written, pedidos, enProceso };
+    return { hasta: this.#written, capacidad: this.#capacity, pedidos, enProceso };
   }
 }

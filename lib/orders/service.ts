@@ -19,6 +19,7 @@ import {
   statusReply,
 } from "../wire/protocol.ts";
 import type { Order } from "../wire/schema.ts";
+import { NO_OBSERVER, type OrderObserver } from "./observer.ts";
 import { AdmissionSemaphore, type Permit } from "./semaphore.ts";
 import { ProcessingStats, type StatsSnapshot } from "../stats/stats.ts";
 import type { NewOrder, OrderStore, OrderUpdate } from "../store/sqlite.ts";
@@ -39,6 +40,8 @@ export interface OrderServiceOptions {
   max: number;
   pool: Omit<PoolOptions, "events">;
   log: Logger;
+  /** Told of every order's progress, for the metrics. @default NO_OBSERVER */
+  observer?: OrderObserver;
 }
 
 /** What shutting down left behind. */
@@ -69,6 +72,7 @@ export class OrderService {
   readonly #committer: GroupCommitter<NewOrder, OrderUpdate, number>;
   readonly #pool: WorkerPool;
   readonly #stats = new ProcessingStats();
+  readonly #observer: OrderObserver;
   readonly #permits = new Map<number, Permit>();
   readonly #listeners = new Map<number, OrderListener[]>();
   /** Idempotency keys whose first order is still being committed. */
@@ -82,8 +86,19 @@ export class OrderService {
     this.#log = options.log;
     this.#verbose = options.log.level === "verbose";
     this.#semaphore = new AdmissionSemaphore(options.max);
+    const observer = this.#observer = options.observer ?? NO_OBSERVER;
     this.#committer = new GroupCommitter(
-      (inserts, updates) => this.#store.commit(inserts, updates),
+      (inserts, updates) => {
+        const started = performance.now();
+        let ok = false;
+        try {
+          const ids = this.#store.commit(inserts, updates);
+          ok = true;
+          return ids;
+        } finally {
+          observer.committed(performance.now() - started, ok);
+        }
+      },
       { onError: (error) => this.#log.error(`no se pudo escribir en la base de datos: ${error}`) },
     );
     this.#pool = new WorkerPool({
@@ -91,6 +106,7 @@ export class OrderService {
       events: {
         onStart: (job, worker, at) => {
           this.#stats.observeInProcess(this.#pool.busy);
+          observer.started(job.id, worker, at, job.intentos === 1 ? job.recibido : undefined);
           this.#write({ tipo: "inicio", id: job.id, worker, inicio: at });
           if (this.#verbose) this.#log.debug(`pedido #${job.id} en proceso en el worker ${worker}`);
         },
@@ -102,6 +118,7 @@ export class OrderService {
             inicio: result.inicio,
             fin: result.fin,
           });
+          observer.finished(job.id, worker, "listo", result.inicio, result.fin);
           this.#finish(job.id, {
             tipo: "fin",
             id: job.id,
@@ -114,6 +131,7 @@ export class OrderService {
           }
         },
         onRetry: (job, worker, motivo) => {
+          observer.retried();
           this.#write({ tipo: "reintento", id: job.id, motivo });
           this.#log.warn(`pedido #${job.id}, worker ${worker}: ${motivo}; se reintenta`);
         },
@@ -128,6 +146,7 @@ export class OrderService {
             inicio: null,
             fin: at,
           });
+          observer.finished(job.id, worker, "fallido", null, at);
           this.#finish(job.id, { tipo: "fallo", id: job.id, motivo, fin: at });
           this.#log.warn(`pedido #${job.id} fallido tras ${job.intentos} intentos: ${motivo}`);
         },
@@ -157,6 +176,7 @@ export class OrderService {
       this.#stats.recordRecovered();
       this.#pool.submit(toJob(order));
     }
+    this.#observer.recovered(orders.length);
     return orders.length;
   }
 
@@ -194,8 +214,9 @@ export class OrderService {
       direccion: order.direccion,
     };
     let id: number;
+    const recibido = Date.now();
     try {
-      id = await this.#committer.insert({ ...pedido, clave: order.clave, recibido: Date.now() });
+      id = await this.#committer.insert({ ...pedido, clave: order.clave, recibido });
     } catch {
       permit.release();
       return this.#reject("interno", "el pedido no se pudo guardar");
@@ -206,7 +227,8 @@ export class OrderService {
       listener.watch(id);
     }
     this.#stats.recordAdmitted();
-    this.#pool.submit({ id, pedido, intentos: 0 });
+    this.#observer.received("accepted");
+    this.#pool.submit({ id, pedido, intentos: 0, recibido });
     if (this.#verbose) this.#log.debug(`pedido #${id} encolado`);
     return accepted(id);
   }
@@ -217,6 +239,7 @@ export class OrderService {
    * it already ended.
    */
   #duplicate(id: number, listener: OrderListener | undefined): Reply {
+    this.#observer.received("duplicate");
     if (listener) {
       if (this.#permits.has(id)) {
         this.#listeners.set(id, [...(this.#listeners.get(id) ?? []), listener]);
@@ -245,6 +268,26 @@ export class OrderService {
   /** Counts a rejection decided outside the service (bad JSON, invalid order, oversize). */
   recordRejected(codigo: string): void {
     this.#stats.recordRejected(codigo);
+    this.#observer.received(codigo);
+  }
+
+  /** Queue, workers and admission right now; cheap enough for every metrics scrape. */
+  occupancy(): {
+    enCola: number;
+    enProceso: number;
+    max: number;
+    enUso: number;
+    workersOcupados: number;
+    workers: number;
+  } {
+    return {
+      enCola: this.#pool.queued,
+      enProceso: this.#pool.busy,
+      max: this.#semaphore.capacity,
+      enUso: this.#semaphore.inUse,
+      workersOcupados: this.#pool.busyWorkers,
+      workers: this.#pool.size,
+    };
   }
 
   /** Activity counters for the periodic log line. */
@@ -284,6 +327,7 @@ export class OrderService {
 
   #reject(codigo: "limite" | "apagando" | "interno", detalle?: string): Reply {
     this.#stats.recordRejected(codigo);
+    this.#observer.received(codigo);
     return failure(codigo, detalle);
   }
 

@@ -16,6 +16,8 @@ import { encodeLine, failure, greeting } from "../wire/protocol.ts";
 import { openSqliteStore, SCHEMA_VERSION } from "../store/sqlite.ts";
 import { VERSION } from "../util/version.ts";
 import type { WorkerFactory } from "../orders/pool.ts";
+import { MetricsRecorder } from "../http/recorder.ts";
+import { type Phase, type RunningHttpServer, startHttpServer } from "../http/server.ts";
 
 /** Replaceable parts, for tests. */
 export interface ServerOverrides {
@@ -33,6 +35,8 @@ export interface RunningServer extends AsyncDisposable {
   readonly port: number;
   /** Orders recovered from the database at start-up. */
   readonly recovered: number;
+  /** The dashboard's URL, with `--http`. */
+  readonly httpUrl?: string;
   /** Stops gracefully; safe to call more than once (every call gets the same result). */
   shutdown(): Promise<ShutdownSummary>;
 }
@@ -61,6 +65,10 @@ export async function startServer(
   const lock = lockDatabaseFile(config.db);
   let store;
   let listeners: Deno.TcpListener[];
+  const recorder = config.http ? new MetricsRecorder() : undefined;
+  let phase: Phase = "arrancando";
+  const connections = new Set<Connection>();
+  let http: RunningHttpServer | undefined;
   try {
     store = openSqliteStore(config.db, config.sync);
     try {
@@ -68,6 +76,26 @@ export async function startServer(
     } catch (error) {
       store.close();
       throw error;
+    }
+    if (config.http && recorder) {
+      // Started before the service and synchronously up to its first
+      // request, so that the closures below never see the service missing.
+      try {
+        http = startHttpServer({
+          address: config.http,
+          log,
+          source: {
+            recorder,
+            phase: () => phase,
+            occupancy: () => ({ ...service.occupancy(), conexiones: connections.size }),
+            stats: () => service.snapshot(),
+          },
+        });
+      } catch (error) {
+        for (const listener of listeners) listener.close();
+        store.close();
+        throw error;
+      }
     }
   } catch (error) {
     lock.close();
@@ -77,6 +105,7 @@ export async function startServer(
     store,
     max: config.max,
     log,
+    ...(recorder ? { observer: recorder } : {}),
     pool: {
       size: config.workers,
       workerUrl: overrides.workerUrl ?? WORKER_URL,
@@ -88,6 +117,7 @@ export async function startServer(
     },
   });
   const recovered = service.recover();
+  phase = "sirviendo";
 
   const addresses = listeners.map((listener) => formatAddress(listener.addr));
   log.info(
@@ -98,8 +128,8 @@ export async function startServer(
   );
   if (recovered > 0) log.info(`recuperados ${recovered} pedidos sin terminar`);
   for (const address of addresses) log.notice(`escuchando en ${address}`);
+  if (http) log.notice(`panel, métricas y comprobaciones en ${http.url}`);
 
-  const connections = new Set<Connection>();
   const connectionsDone = new Set<Promise<void>>();
   const connectionOptions = {
     maxBytes: config.maxBytes,
@@ -147,6 +177,7 @@ export async function startServer(
   let stopping: Promise<ShutdownSummary> | undefined;
   const shutdown = () => {
     stopping ??= (async () => {
+      phase = "apagando";
       service.beginShutdown();
       clearInterval(summaryTimer);
       for (const listener of listeners) listener.close();
@@ -161,6 +192,7 @@ export async function startServer(
         ),
       );
       await Promise.all(connectionsDone);
+      await http?.close();
       lock.close();
       if (summary.abandoned > 0) {
         log.warn(`${summary.abandoned} pedidos quedaron en proceso; se retomarán al reiniciar`);
@@ -180,6 +212,7 @@ export async function startServer(
     addresses,
     port: listeners[0]!.addr.port,
     recovered,
+    ...(http ? { httpUrl: http.url } : {}),
     shutdown,
     [Symbol.asyncDispose]: async () => {
       await shutdown();
