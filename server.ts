@@ -13,6 +13,7 @@ import { parseServerArgs, SERVER_FLAGS } from "./lib/server/config.ts";
 import { startServer } from "./lib/server/server.ts";
 import { renderReport, snapshotFromRows } from "./lib/stats/stats.ts";
 import { openReadOnlyStore } from "./lib/store/sqlite.ts";
+import { reportData, reportPage } from "./lib/http/report.ts";
 import { versionLine } from "./lib/util/version.ts";
 
 export { type RunningServer, startServer } from "./lib/server/server.ts";
@@ -21,7 +22,9 @@ const PROGRAM = "pedidos-server";
 
 const HELP_EXTRA = `
 Subcomandos:
-  stats --db RUTA   muestra las estadísticas de una base de datos (solo lectura)
+  stats --db RUTA [--html ARCHIVO]
+                    muestra las estadísticas de una base de datos (solo lectura);
+                    con --html las escribe además como página autónoma con la línea de tiempo
 
 Señales: SIGINT o SIGTERM apagan el servidor de forma ordenada e imprimen las estadísticas.
 Códigos de salida: 0 apagado normal, 1 error al arrancar, 2 uso incorrecto.
@@ -46,7 +49,13 @@ async function main(args: string[]): Promise<number> {
     case "stats": {
       const store = openReadOnlyStore(command.db);
       try {
-        console.log(renderReport(snapshotFromRows(store.rows())));
+        const snapshot = snapshotFromRows(store.rows());
+        console.log(renderReport(snapshot));
+        if (command.html !== undefined) {
+          const page = reportPage(reportData(snapshot, store.rows()), command.db);
+          await Deno.writeTextFile(command.html, page);
+          console.error(`${PROGRAM}: informe HTML escrito en ${command.html}`);
+        }
       } finally {
         store.close();
       }

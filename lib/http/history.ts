@@ -16,8 +16,8 @@ export interface Sample {
   t: number;
   /** Orders finished (`listo` or `fallido`) per second. */
   terminados: number;
-  /** Orders accepted per second. */
-  recibidos: number;
+  /** Orders accepted per second; `null` where unknown (a report from a database). */
+  recibidos: number | null;
   /** Processing time of the orders that finished `listo`. */
   duracion: Latency;
   /** Time from receipt to first start of the orders that started. */

@@ -45,6 +45,7 @@ export function dashboardPage(data?: unknown, title = "pedidos · panel en vivo"
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>${escapedTitle}</title>
 <style>${STYLE}</style>
 </head>
@@ -69,13 +70,13 @@ export function dashboardPage(data?: unknown, title = "pedidos · panel en vivo"
       ${card("p95", "duración p95")}
       ${card("maxSimultaneos", "máximo en paralelo")}
     </div>
-    <h2 style="margin-top:.8rem">Rechazos por código</h2>
+    <h2 class="aparte">Rechazos por código</h2>
     <ul id="rechazos" class="rechazos"></ul>
   </section>
   <section data-solo-en-vivo aria-label="Admisión">
     <h2>Admisión: <span data-campo="enUso">–</span> de <span data-campo="max">–</span> permisos en uso</h2>
     <div id="admision" class="medidor"><div></div></div>
-    <p class="suave" style="margin:.4rem 0 0">
+    <p class="suave aparte">
       <span data-campo="workersOcupados">–</span> de <span data-campo="workers">–</span> workers ocupados ·
       <span data-campo="conexiones">–</span> conexiones abiertas
     </p>
@@ -85,13 +86,13 @@ export function dashboardPage(data?: unknown, title = "pedidos · panel en vivo"
       <figcaption>Pedidos por segundo</figcaption>
       <div class="grafico"><svg viewBox="0 0 600 160" preserveAspectRatio="none" role="img" aria-label="pedidos por segundo"></svg><span class="tope"></span></div>
       <div class="eje"><span></span><span></span></div>
-      <div class="leyenda"><span style="--color:var(--listo)">terminados</span><span style="--color:var(--acento)">admitidos</span></div>
+      <div class="leyenda"><span style="--color:var(--listo)">terminados</span><span data-solo-en-vivo style="--color:var(--acento)">admitidos</span></div>
     </figure>
     <figure id="grafico-latencia">
       <figcaption>Latencia</figcaption>
       <div class="grafico"><svg viewBox="0 0 600 160" preserveAspectRatio="none" role="img" aria-label="latencia"></svg><span class="tope"></span></div>
       <div class="eje"><span></span><span></span></div>
-      <div class="leyenda"><span style="--color:var(--listo)">procesamiento (media)</span><span style="--color:var(--proceso)">procesamiento p95</span><span style="--color:var(--espera)">espera en cola (media)</span></div>
+      <div class="leyenda"><span style="--color:var(--listo)">procesamiento (media)</span><span style="--color:var(--proceso)">procesamiento p95 (aprox.)</span><span data-solo-en-vivo style="--color:var(--espera)">espera en cola (media)</span></div>
     </figure>
   </section>
   <section aria-label="Línea de tiempo">

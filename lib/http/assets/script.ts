@@ -24,6 +24,7 @@ export const SCRIPT = `
   const decimales = new Intl.NumberFormat("es-ES", { maximumFractionDigits: 2 });
   const hora = new Intl.DateTimeFormat("es-ES", { hour: "2-digit", minute: "2-digit", second: "2-digit" });
   const VENTANA_HISTORIA_MS = 5 * 60 * 1000;
+  const VENTANA_MIN_MS = 60 * 1000;
   const LINEA_MIN_MS = 10 * 1000;
   const LINEA_MAX_MS = 60 * 1000;
   const estado = { historia: [], pedidos: [], enProceso: [], hasta: 0, capacidad: 500, workers: 0, ahora: 0, estatico: false };
@@ -39,7 +40,13 @@ export const SCRIPT = `
 
   function segundos(s) {
     if (s === null || s === undefined) return "–";
-    return s < 1 ? decimales.format(s * 1000) + " ms" : decimales.format(s) + " s";
+    const cifras = (v) => new Intl.NumberFormat("es-ES", { maximumFractionDigits: v >= 100 ? 0 : v >= 10 ? 1 : 2 }).format(v);
+    return s < 1 ? cifras(s * 1000) + " ms" : cifras(s) + " s";
+  }
+
+  function hace(ms) {
+    const s = Math.round(ms / 1000);
+    return s < 120 ? "hace " + s + " s" : "hace " + Math.round(s / 60) + " min";
   }
 
   function mostrarEstadisticas(e) {
@@ -108,7 +115,9 @@ export const SCRIPT = `
     const svg = figura.querySelector("svg");
     const muestras = estado.historia;
     const fin = muestras.length ? muestras[muestras.length - 1].t : estado.ahora;
-    const inicio = estado.estatico && muestras.length ? muestras[0].t : fin - VENTANA_HISTORIA_MS;
+    // From the first sample kept (at most five minutes back), but never less than a minute.
+    const primera = muestras.length ? muestras[0].t - 1000 : fin;
+    const inicio = estado.estatico ? Math.min(primera, fin - 1000) : Math.min(primera, fin - VENTANA_MIN_MS);
     const ancho = Math.max(1, fin - inicio);
     let maximo = 0;
     for (const serie of series) {
@@ -126,15 +135,16 @@ export const SCRIPT = `
         if (v === null || m.t < inicio) { abierto = false; continue; }
         const px = ((m.t - inicio) / ancho) * 600;
         const py = 160 - (v / y) * 156;
-        d += (abierto ? "L" : "M") + px.toFixed(1) + " " + py.toFixed(1);
+        // A lone point is a tiny segment, which a round cap draws as a dot.
+        d += (abierto ? "L" : "M") + px.toFixed(1) + " " + py.toFixed(1) + (abierto ? "" : "l0.01 0");
         abierto = true;
       }
-      return nodo("path", { d: d || "M0 160", fill: "none", stroke: serie.color, "stroke-width": 2, "vector-effect": "non-scaling-stroke" });
+      return nodo("path", { d: d || "M0 160", fill: "none", stroke: serie.color, "stroke-width": 2, "stroke-linecap": "round", "stroke-linejoin": "round", "vector-effect": "non-scaling-stroke" });
     });
     svg.replaceChildren(...trazos);
     figura.querySelector(".tope").textContent = formato(y);
     const eje = figura.querySelectorAll(".eje span");
-    eje[0].textContent = estado.estatico ? hora.format(new Date(inicio)) : "hace 5 min";
+    eje[0].textContent = estado.estatico ? hora.format(new Date(inicio)) : hace(ancho);
     eje[1].textContent = estado.estatico ? hora.format(new Date(fin)) : "ahora";
   }
 
@@ -185,7 +195,8 @@ export const SCRIPT = `
         const desde = p.inicio === null ? p.fin : p.inicio;
         const hasta = p.fin === null ? fin : p.fin;
         const x = ((desde - inicio) / ancho) * 1000;
-        const largo = Math.max(3, ((hasta - desde) / ancho) * 1000);
+        // One unit short, so that orders run back to back on a worker still show apart.
+        const largo = Math.max(3, ((hasta - desde) / ancho) * 1000 - 1);
         const barra = nodo("rect", { class: "barra " + p.estado.replace(" ", "-"), x: x.toFixed(1), y: 2, width: largo.toFixed(1), height: 16, "data-id": p.id });
         const titulo = nodo("title", {});
         titulo.textContent = "#" + p.id + " · " + p.estado + (p.fin !== null && p.inicio !== null ? " · " + segundos((p.fin - p.inicio) / 1000) : "");
@@ -199,7 +210,7 @@ export const SCRIPT = `
       filas.push(fila);
     }
     $("#linea").replaceChildren(...filas);
-    $("#linea-desde").textContent = estado.estatico ? hora.format(new Date(inicio)) : "hace " + Math.round(ancho / 1000) + " s";
+    $("#linea-desde").textContent = estado.estatico ? hora.format(new Date(inicio)) : hace(ancho);
     $("#linea-hasta").textContent = estado.estatico ? hora.format(new Date(fin)) : "ahora";
     escribir("recientes", estado.pedidos.length);
   }

@@ -33,6 +33,8 @@ h2 { font-size: .95rem; margin: 0 0 .5rem; color: var(--suave); font-weight: 600
 .estado.vivo::before { color: var(--listo); }
 .estado.caido::before { color: var(--fallido); }
 .suave { color: var(--suave); font-size: .85rem; }
+.aparte { margin-top: .8rem; }
+p.aparte { margin-bottom: 0; }
 main { padding: 1rem; display: grid; gap: 1rem; max-width: 80rem; margin: 0 auto; }
 section { background: var(--panel); border: 1px solid var(--borde); border-radius: .5rem; padding: .8rem 1rem; }
 .tarjetas { display: grid; grid-template-columns: repeat(auto-fit, minmax(8rem, 1fr)); gap: .6rem; }
@@ -56,7 +58,7 @@ figcaption { font-weight: 600; font-size: .95rem; color: var(--suave); margin-bo
 .leyenda { display: flex; flex-wrap: wrap; gap: .2rem .8rem; font-size: .8rem; margin-top: .2rem; }
 .leyenda span::before { content: ""; display: inline-block; width: .8rem; height: .2rem; margin-right: .3rem; vertical-align: middle; background: var(--color); }
 .fila { display: grid; grid-template-columns: 4.6rem 1fr 3.2rem; align-items: center; gap: .4rem; margin: .2rem 0; }
-.fila .etiqueta, .fila .cuenta { font-size: .8rem; color: var(--suave); font-variant-numeric: tabular-nums; }
+.fila .etiqueta, .fila .cuenta { font-size: .8rem; color: var(--suave); font-variant-numeric: tabular-nums; white-space: nowrap; }
 .fila .cuenta { text-align: right; }
 .pista { display: block; width: 100%; height: 1.3rem; background: var(--fondo); border-radius: .2rem; }
 .barra.listo { fill: var(--listo); }
@@ -67,7 +69,7 @@ figcaption { font-weight: 600; font-size: .95rem; color: var(--suave); margin-bo
   main { padding: .5rem; gap: .6rem; }
   section, .graficos figure { padding: .6rem; }
   .tarjeta .valor { font-size: 1.2rem; }
-  .fila { grid-template-columns: 3.4rem 1fr 2.4rem; }
-  .linea-eje { margin-left: 3.8rem; margin-right: 2.8rem; }
+  .fila { grid-template-columns: 4.2rem 1fr 2.4rem; }
+  .linea-eje { margin-left: 4.6rem; margin-right: 2.8rem; }
 }
 `;
