@@ -4,7 +4,8 @@
  * buckets, and the gauges are back at zero once the server is idle.
  */
 import assert from "node:assert/strict";
-import { order, startTestServer, TestClient, waitFor } from "./helpers.ts";
+import { PortInUseError } from "../lib/server/listen.ts";
+import { order, startTestServer, tempDir, TestClient, waitFor } from "./helpers.ts";
 import { estadisticas, scrape } from "./http_helpers.ts";
 import { waitForFullCapacity } from "./server_helpers.ts";
 
@@ -141,4 +142,19 @@ Deno.test("the JSON API gives the estadisticas figures and the recent orders per
 Deno.test("without --http nothing listens for HTTP and the server has no dashboard URL", async () => {
   await using t = await startTestServer();
   assert.equal(t.server.httpUrl, undefined);
+});
+
+Deno.test("a taken --http port stops start-up with one clear error and leaves the database free", async () => {
+  await using dir = await tempDir();
+  const db = `${dir.path}/pedidos.db`;
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const http = { hostname: "127.0.0.1", port: taken.addr.port };
+  await assert.rejects(
+    startTestServer({ db, http }),
+    (error: Error) =>
+      error instanceof PortInUseError &&
+      /^--http: el puerto \d+ ya está en uso$/.test(error.message),
+  );
+  await using t = await startTestServer({ db, http: HTTP });
+  assert.ok(t.server.httpUrl);
 });
