@@ -88,7 +88,8 @@ function text(body: string, status = 200): Response {
  * Starts listening, synchronously: a caller can start it and then the
  * order service with no request served in between.
  *
- * @throws {Deno.errors.AddrInUse} if the port is taken
+ * @throws {PortInUseError} if the port is taken
+ * @throws {Error} if the address cannot be bound, in one line naming `--http`
  */
 export function startHttpServer(options: HttpServerOptions): RunningHttpServer {
   const { source, log } = options;
