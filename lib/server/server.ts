@@ -17,7 +17,7 @@ import { openSqliteStore, SCHEMA_VERSION } from "../store/sqlite.ts";
 import { VERSION } from "../util/version.ts";
 import type { WorkerFactory } from "../orders/pool.ts";
 import { MetricsRecorder } from "../http/recorder.ts";
-import { type Phase, type RunningHttpServer, startHttpServer } from "../http/server.ts";
+import type { Phase, RunningHttpServer } from "../http/server.ts";
 
 /** Replaceable parts, for tests. */
 export interface ServerOverrides {
@@ -62,6 +62,9 @@ export async function startServer(
   overrides: ServerOverrides = {},
 ): Promise<RunningServer> {
   const log = overrides.log ?? createLogger(config.logLevel, "pedidos");
+  // Loaded only with --http: prom-client takes a noticeable part of a second
+  // to load, which a server without it should not pay at start-up.
+  const { startHttpServer } = config.http ? await import("../http/server.ts") : {};
   const lock = lockDatabaseFile(config.db);
   let store;
   let listeners: Deno.TcpListener[];
@@ -77,7 +80,7 @@ export async function startServer(
       store.close();
       throw error;
     }
-    if (config.http && recorder) {
+    if (config.http && recorder && startHttpServer) {
       // Started before the service and synchronously up to its first
       // request, so that the closures below never see the service missing.
       try {
