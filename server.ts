@@ -14,6 +14,7 @@ import { startServer } from "./lib/server/server.ts";
 import { snapshotFromRows } from "./lib/stats/replay.ts";
 import { renderReport } from "./lib/stats/report.ts";
 import { openStore } from "./lib/store/open.ts";
+import { reportData, reportPage } from "./lib/http/report.ts";
 import { versionLine } from "./lib/util/version.ts";
 import { createLogger } from "./lib/util/log.ts";
 import { ignoreSigusr1 } from "./lib/util/sigusr1.ts";
@@ -24,7 +25,9 @@ const PROGRAM = "pedidos-server";
 
 const HELP_EXTRA = `
 Subcomandos:
-  stats --db RUTA   muestra las estadísticas de una base de datos (solo lectura)
+  stats --db RUTA [--html ARCHIVO]
+                    muestra las estadísticas de una base de datos (solo lectura);
+                    con --html las escribe además como página autónoma con la línea de tiempo
 
 Señales: SIGINT, SIGTERM o SIGHUP apagan el servidor de forma ordenada e imprimen las estadísticas.
 SIGUSR1 se ignora (Deno abriría con ella un depurador sin autenticación en 127.0.0.1:9229).
@@ -50,7 +53,13 @@ async function main(args: string[]): Promise<number> {
     case "stats": {
       const reader = await openStore(command.db, { readOnly: true });
       try {
-        console.log(renderReport(await snapshotFromRows(reader.statsRows())));
+        const snapshot = await snapshotFromRows(reader.statsRows());
+        console.log(renderReport(snapshot));
+        if (command.html !== undefined) {
+          const page = reportPage(await reportData(snapshot, reader.statsRows()), command.db);
+          await Deno.writeTextFile(command.html, page);
+          console.error(`${PROGRAM}: informe HTML escrito en ${command.html}`);
+        }
       } finally {
         await reader.close();
       }

@@ -39,9 +39,10 @@ Deno.test("deno task compile refuses an unknown target with a usage error", asyn
 const reason = await missingRuntimeReason();
 
 Deno.test({
-  name: `compiled pedidos-server and pedidos-client serve an order over IPv6 loopback${
-    reason ? ` (skipped: ${reason})` : ""
-  }`,
+  name:
+    `compiled pedidos-server and pedidos-client serve an order over IPv6 loopback, and the server its dashboard${
+      reason ? ` (skipped: ${reason})` : ""
+    }`,
   ignore: reason !== undefined,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "pedidos-compile-" });
@@ -49,7 +50,10 @@ Deno.test({
       const build = await runCompile(["--out", dir]);
       assert.equal(build.code, 0, decoder.decode(build.stderr));
       const server = new Deno.Command(`${dir}/pedidos-server`, {
-        args: ["--port", "0", "--host", "::1", "--db", `${dir}/pedidos.db`, "--work-ms", "10"],
+        args: [
+          ...["--port", "0", "--host", "::1", "--db", `${dir}/pedidos.db`, "--work-ms", "10"],
+          ...["--http", "0"],
+        ],
         cwd: "/",
         stdout: "piped",
         stderr: "piped",
@@ -91,6 +95,13 @@ Deno.test({
           assert.deepEqual(listeningPorts(server.pid), before, log);
         }
         assert.doesNotMatch(log, /SIGUSR1|Debugger listening/);
+        // The page and prom-client are embedded: the binary runs from "/", away from the sources.
+        const url = log.match(/panel, métricas y comprobaciones en (\S+)/)![1]!;
+        const page = await (await fetch(url)).text();
+        assert.match(page, /<title>pedidos · panel en vivo<\/title>/);
+        assert.match(page, /new EventSource\("api\/events"\)/);
+        const metrics = await (await fetch(new URL("metrics", url))).text();
+        assert.match(metrics, /^pedidos_orders_finished_total\{outcome="listo"\} 1$/m);
         const version = await new Deno.Command(`${dir}/pedidos-server`, {
           args: ["--version"],
           stdout: "piped",

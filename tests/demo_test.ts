@@ -18,4 +18,5 @@ Deno.test("deno task demo shows six orders admitted, four turned away, all six d
   assert.match(stdout, /Rechazos: limite 4/);
   assert.match(stdout, /Máximo en paralelo: 3 pedidos a la vez/);
   assert.match(stdout, /worker 3 │/);
+  assert.match(stdout, /▶ Panel en vivo: http:\/\/127\.0\.0\.1:\d+\/\n/);
 });

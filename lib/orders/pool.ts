@@ -41,6 +41,8 @@ export interface PoolJob {
   pedido: WorkOrder;
   /** Attempts already started (from the database for recovered orders). */
   intentos: number;
+  /** Epoch ms when this run received it; absent for recovered orders. Only read by observers. */
+  recibido?: number;
 }
 
 /** What the pool reports. `worker` is the slot number, 1..size. */
@@ -207,6 +209,13 @@ export class WorkerPool {
     let running = 0;
     for (const slot of this.#slots) if (slot.running) running += slot.batches[0]!.length;
     return running;
+  }
+
+  /** Workers processing an order right now (with batches, a busy worker holds several). */
+  get busyWorkers(): number {
+    let busy = 0;
+    for (const slot of this.#slots) if (slot.running) busy++;
+    return busy;
   }
 
   /** Adds an order at the back of the queue. */

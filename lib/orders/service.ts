@@ -17,6 +17,7 @@ import {
   statusReply,
 } from "../wire/protocol.ts";
 import type { Order } from "../wire/schema.ts";
+import { NO_OBSERVER, type OrderObserver } from "./observer.ts";
 import type { AdmissionSemaphore, Permit } from "./semaphore.ts";
 import { type SharedSnapshot, SnapshotCache } from "../stats/cache.ts";
 import { ProcessingStats } from "../stats/live.ts";
@@ -41,6 +42,10 @@ export interface OrderPool {
   readonly queued: number;
   /** Orders being processed now. */
   readonly busy: number;
+  /** Workers running an order now. */
+  readonly busyWorkers: number;
+  /** Workers in the pool. */
+  readonly size: number;
   drain(timeoutMs: number): Promise<{ abandoned: PoolJob[]; queued: PoolJob[] }>;
 }
 
@@ -64,6 +69,8 @@ export interface OrderServiceOptions {
   /** Builds the worker pool, which reports to the service through `events`. */
   createPool: (events: PoolEvents) => OrderPool;
   log: Logger;
+  /** Told of every order's progress, for the metrics. @default NO_OBSERVER */
+  observer?: OrderObserver;
 }
 
 /** What shutting down left behind. */
@@ -99,6 +106,7 @@ export class OrderService {
   readonly #semaphore: OrderServiceOptions["semaphore"];
   readonly #committer: OrderCommitter;
   readonly #pool: OrderPool;
+  readonly #observer: OrderObserver;
   readonly #stats = new ProcessingStats();
   readonly #snapshots = new SnapshotCache(this.#stats);
   /** The permit of every order admitted or recovered and not yet finished. */
@@ -116,9 +124,11 @@ export class OrderService {
     this.#verbose = options.log.level === "verbose";
     this.#semaphore = options.semaphore;
     this.#committer = options.committer;
+    const observer = this.#observer = options.observer ?? NO_OBSERVER;
     this.#pool = options.createPool({
       onStart: (job, worker, at) => {
         this.#stats.observeInProcess(this.#pool.busy);
+        observer.started(job.id, worker, at, job.intentos === 1 ? job.recibido : undefined);
         this.#write({ tipo: "inicio", id: job.id, worker, inicio: at });
         if (this.#verbose) this.#log.debug(`pedido #${job.id} en proceso en el worker ${worker}`);
       },
@@ -130,6 +140,7 @@ export class OrderService {
           inicio: result.inicio,
           fin: result.fin,
         });
+        observer.finished(job.id, worker, "listo", result.inicio, result.fin);
         this.#finish(job.id, {
           tipo: "fin",
           id: job.id,
@@ -142,6 +153,7 @@ export class OrderService {
         }
       },
       onRetry: (job, worker, motivo) => {
+        observer.retried();
         this.#write({ tipo: "reintento", id: job.id, motivo });
         this.#log.warn(`pedido #${job.id}, worker ${worker}: ${motivo}; se reintenta`);
       },
@@ -156,6 +168,7 @@ export class OrderService {
           inicio: null,
           fin: at,
         });
+        observer.finished(job.id, worker, "fallido", null, at);
         this.#finish(job.id, { tipo: "fallo", id: job.id, motivo, fin: at });
         this.#log.warn(`pedido #${job.id} fallido tras ${job.intentos} intentos: ${motivo}`);
       },
@@ -184,6 +197,7 @@ export class OrderService {
       this.#stats.recordRecovered();
       this.#pool.submit(toJob(order));
     }
+    this.#observer.recovered(orders.length);
     return orders.length;
   }
 
@@ -230,12 +244,9 @@ export class OrderService {
       direccion: order.direccion,
     };
     let inserted: Inserted;
+    const recibido = Date.now();
     try {
-      inserted = await this.#committer.insert({
-        ...pedido,
-        clave: order.clave,
-        recibido: Date.now(),
-      });
+      inserted = await this.#committer.insert({ ...pedido, clave: order.clave, recibido });
     } catch {
       permit.release();
       return this.#reject("interno", "el pedido no se pudo guardar");
@@ -251,7 +262,8 @@ export class OrderService {
       listener.watch(id);
     }
     this.#stats.recordAdmitted();
-    this.#pool.submit({ id, pedido, intentos: 0 });
+    this.#observer.received("accepted");
+    this.#pool.submit({ id, pedido, intentos: 0, recibido });
     if (this.#verbose) this.#log.debug(`pedido #${id} encolado`);
     return accepted(id);
   }
@@ -267,6 +279,7 @@ export class OrderService {
    * if it already ended.
    */
   #duplicate(id: number, listener: OrderListener | undefined): Reply | Promise<Reply> {
+    this.#observer.received("duplicate");
     const reply = accepted(id, true);
     if (!listener?.wants(id)) return reply;
     if (this.#permits.has(id)) {
@@ -299,6 +312,26 @@ export class OrderService {
   /** Counts a rejection decided outside the service (bad JSON, invalid order, oversize). */
   recordRejected(codigo: string): void {
     this.#stats.recordRejected(codigo);
+    this.#observer.received(codigo);
+  }
+
+  /** Queue, workers and admission right now; cheap enough for every metrics scrape. */
+  occupancy(): {
+    enCola: number;
+    enProceso: number;
+    max: number;
+    enUso: number;
+    workersOcupados: number;
+    workers: number;
+  } {
+    return {
+      enCola: this.#pool.queued,
+      enProceso: this.#pool.busy,
+      max: this.#semaphore.capacity,
+      enUso: this.#semaphore.capacity - this.#semaphore.available,
+      workersOcupados: this.#pool.busyWorkers,
+      workers: this.#pool.size,
+    };
   }
 
   /** Activity counters for the periodic log line. */
@@ -337,6 +370,7 @@ export class OrderService {
 
   #reject(codigo: "limite" | "apagando" | "interno", detalle?: string): Reply {
     this.#stats.recordRejected(codigo);
+    this.#observer.received(codigo);
     return failure(codigo, detalle);
   }
 

@@ -157,6 +157,8 @@ class FakePool implements OrderPool {
   events!: PoolEvents;
   busy = 0;
   queued = 0;
+  busyWorkers = 0;
+  size = 1;
 
   submit(job: PoolJob): void {
     this.jobs.push(job);

@@ -17,6 +17,7 @@ import { DEFAULT_PORT } from "../wire/protocol.ts";
 import type { LogLevel } from "../util/log.ts";
 import type { SyncMode } from "../store/types.ts";
 import type { WorkMode } from "../orders/work.ts";
+import { type HttpAddress, parseHttpAddress } from "../http/address.ts";
 
 /** Everything `startServer` needs to know. */
 export interface ServerConfig {
@@ -37,6 +38,8 @@ export interface ServerConfig {
   maxConnections: number;
   idleMs: number;
   logLevel: LogLevel;
+  /** Where to serve metrics, health checks and the dashboard; off when absent. */
+  http?: HttpAddress;
 }
 
 /** IPv4 and IPv6 any-address: two sockets, one per family. */
@@ -163,6 +166,20 @@ export const SERVER_FLAGS: readonly FlagSpec[] = [
     default: String(DEFAULTS.idleMs),
     description: "cierra una conexión sin ningún mensaje completo durante este tiempo",
   },
+  {
+    name: "http",
+    type: "string",
+    placeholder: "[DIR:]PUERTO",
+    default: "apagado",
+    description:
+      "sirve /metrics, /healthz, /readyz y el panel en vivo; solo PUERTO escucha en 127.0.0.1",
+  },
+  {
+    name: "html",
+    type: "string",
+    placeholder: "ARCHIVO",
+    description: "con stats: escribe además el informe como página HTML autónoma",
+  },
   { name: "verbose", type: "boolean", short: "v", description: "una línea por pedido" },
   { name: "quiet", type: "boolean", short: "q", description: "solo avisos y errores" },
   { name: "version", type: "boolean", description: "muestra la versión" },
@@ -186,6 +203,18 @@ const serverFlagsSchema = z.object({
   "max-bytes": integerFlag(1024, 16 * 1024 * 1024).optional(),
   "max-connections": integerFlag(1, 1_000_000).optional(),
   "idle-ms": integerFlag(100, DAY_MS).optional(),
+  http: z.string().transform((text, context) => {
+    const address = parseHttpAddress(text);
+    if (address === null) {
+      context.addIssue({
+        code: "custom",
+        message: "debe ser PUERTO, DIR:PUERTO o [IPV6]:PUERTO (por ejemplo 9090 o 0.0.0.0:9090)",
+      });
+      return z.NEVER;
+    }
+    return address;
+  }).optional(),
+  html: z.string().min(1, { error: "no puede estar vacío" }).optional(),
   verbose: z.boolean().optional(),
   quiet: z.boolean().optional(),
 }).refine((flags) => !(flags.verbose && flags.quiet), {
@@ -197,7 +226,7 @@ export type ServerCommand =
   | { kind: "help" }
   | { kind: "version" }
   | { kind: "serve"; config: ServerConfig }
-  | { kind: "stats"; db: string };
+  | { kind: "stats"; db: string; html?: string };
 
 /**
  * Parses the server's command line: `[stats] [flags]`.
@@ -211,7 +240,10 @@ export function parseServerArgs(args: readonly string[]): ServerCommand {
   const { help: _help, version: _version, ...rest } = values;
   const flags = validateFlags(serverFlagsSchema, rest);
   const db = flags.db ?? DEFAULTS.db;
-  if (positionals[0] === "stats") return { kind: "stats", db };
+  if (positionals[0] === "stats") {
+    return { kind: "stats", db, ...(flags.html === undefined ? {} : { html: flags.html }) };
+  }
+  if (flags.html !== undefined) throw new UsageError("--html solo vale con el subcomando stats");
   if (positionals[0] !== undefined) {
     throw new UsageError(`subcomando desconocido: ${positionals[0]} (¿quiso decir stats?)`);
   }
@@ -233,6 +265,7 @@ export function parseServerArgs(args: readonly string[]): ServerCommand {
       maxConnections: flags["max-connections"] ?? DEFAULTS.maxConnections,
       idleMs: flags["idle-ms"] ?? DEFAULTS.idleMs,
       logLevel: flags.verbose ? "verbose" : flags.quiet ? "quiet" : "normal",
+      ...(flags.http === undefined ? {} : { http: flags.http }),
     },
   };
 }

@@ -96,3 +96,26 @@ Deno.test("help, version and the stats subcommand are recognised", () => {
   assert.deepEqual(parseServerArgs(["--version"]), { kind: "version" });
   assert.deepEqual(parseServerArgs(["stats", "--db", "a.db"]), { kind: "stats", db: "a.db" });
 });
+
+Deno.test("--http takes a port for loopback or an address with a port, and is off by default", () => {
+  const http = (value: string) => {
+    const command = parseServerArgs(["--http", value]);
+    return command.kind === "serve" ? command.config.http : undefined;
+  };
+  assert.deepEqual(http("9090"), { hostname: "127.0.0.1", port: 9090 });
+  assert.deepEqual(http("[::]:9090"), { hostname: "::", port: 9090 });
+  assert.deepEqual(http("0.0.0.0:0"), { hostname: "0.0.0.0", port: 0 });
+  const plain = parseServerArgs([]);
+  assert.equal(plain.kind === "serve" && "http" in plain.config, false);
+  assert.throws(() => parseServerArgs(["--http", "::1:9090"]), /--http: debe ser PUERTO/);
+  assert.throws(() => parseServerArgs(["--http", "99999"]), /--http: debe ser PUERTO/);
+});
+
+Deno.test("--html goes with the stats subcommand only", () => {
+  assert.deepEqual(parseServerArgs(["stats", "--db", "a.db", "--html", "r.html"]), {
+    kind: "stats",
+    db: "a.db",
+    html: "r.html",
+  });
+  assert.throws(() => parseServerArgs(["--html", "r.html"]), UsageError);
+});

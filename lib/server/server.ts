@@ -20,6 +20,8 @@ import { GroupCommitter } from "../store/group_commit.ts";
 import { DatabaseFileLostError, openStore } from "../store/open.ts";
 import type { Inserted, NewOrder, OrderUpdate } from "../store/types.ts";
 import { VERSION } from "../util/version.ts";
+import { MetricsRecorder } from "../http/recorder.ts";
+import type { Phase, RunningHttpServer } from "../http/server.ts";
 
 /** Replaceable parts, for tests. */
 export interface ServerOverrides {
@@ -37,6 +39,8 @@ export interface RunningServer extends AsyncDisposable {
   readonly port: number;
   /** Orders recovered from the database at start-up. */
   readonly recovered: number;
+  /** The dashboard's URL, with `--http`. */
+  readonly httpUrl?: string;
   /** Stops gracefully; safe to call more than once (every call gets the same result). */
   shutdown(): Promise<ShutdownSummary>;
 }
@@ -64,6 +68,13 @@ export async function startServer(
   overrides: ServerOverrides = {},
 ): Promise<RunningServer> {
   const log = overrides.log ?? createLogger(config.logLevel, "pedidos");
+  // Loaded only with --http: prom-client takes a noticeable part of a second
+  // to load, which a server without it should not pay at start-up.
+  const { startHttpServer } = config.http ? await import("../http/server.ts") : {};
+  const recorder = config.http ? new MetricsRecorder() : undefined;
+  let phase: Phase = "arrancando";
+  const connections = new Set<Connection>();
+  let http: RunningHttpServer | undefined;
   const store = await openStore(config.db, { sync: config.sync });
   let listeners: Deno.TcpListener[];
   try {
@@ -72,12 +83,35 @@ export async function startServer(
     await store.close();
     throw error;
   }
+  if (config.http && recorder && startHttpServer) {
+    // Started before the service and synchronously up to its first
+    // request, so that the closures below never see the service missing.
+    try {
+      http = startHttpServer({
+        address: config.http,
+        log,
+        source: {
+          recorder,
+          phase: () => phase,
+          occupancy: () => ({ ...service.occupancy(), conexiones: connections.size }),
+          stats: () => service.statistics({ intervalos: false }).snapshot,
+        },
+      });
+    } catch (error) {
+      for (const listener of listeners) listener.close();
+      await store.close();
+      throw error;
+    }
+  }
+  const commit = (inserts: readonly NewOrder[], updates: readonly OrderUpdate[]) =>
+    store.commit(inserts, updates);
   const service = new OrderService({
     store,
     committer: new GroupCommitter<NewOrder, OrderUpdate, Inserted>(
-      (inserts, updates) => store.commit(inserts, updates),
+      recorder ? timedCommit(commit, recorder) : commit,
       { onError: writeErrorLogger(log) },
     ),
+    ...(recorder ? { observer: recorder } : {}),
     semaphore: new AdmissionSemaphore(config.max),
     createPool: (events) =>
       new WorkerPool({
@@ -98,9 +132,11 @@ export async function startServer(
   } catch (error) {
     await service.shutdown(0);
     for (const listener of listeners) listener.close();
+    await http?.close();
     await store.close();
     throw error;
   }
+  phase = "sirviendo";
 
   const addresses = listeners.map((listener) => formatAddress(listener.addr));
   log.info(
@@ -111,8 +147,8 @@ export async function startServer(
   );
   if (recovered > 0) log.info(`recuperados ${recovered} pedidos sin terminar`);
   for (const address of addresses) log.notice(`escuchando en ${address}`);
+  if (http) log.notice(`panel, métricas y comprobaciones en ${http.url}`);
 
-  const connections = new Set<Connection>();
   const connectionsDone = new Set<Promise<void>>();
   const connectionOptions = {
     maxBytes: config.maxBytes,
@@ -161,6 +197,7 @@ export async function startServer(
   let stopping: Promise<ShutdownSummary> | undefined;
   const shutdown = () => {
     stopping ??= (async () => {
+      phase = "apagando";
       service.beginShutdown();
       clearInterval(summaryTimer);
       for (const listener of listeners) listener.close();
@@ -175,6 +212,7 @@ export async function startServer(
         ),
       );
       await Promise.all(connectionsDone);
+      await http?.close();
       await store.close();
       if (summary.abandoned > 0) {
         log.warn(`${summary.abandoned} pedidos quedaron en proceso; se retomarán al reiniciar`);
@@ -192,6 +230,7 @@ export async function startServer(
     addresses,
     port: listeners[0]!.addr.port,
     recovered,
+    ...(http ? { httpUrl: http.url } : {}),
     shutdown,
     [Symbol.asyncDispose]: async () => {
       await shutdown();
@@ -228,6 +267,24 @@ function writeErrorLogger(log: Logger): (error: unknown) => void {
     } else if (!lostReported) {
       lostReported = true;
       log.error(error.message);
+    }
+  };
+}
+
+/** The store's commit, with its duration and outcome reported to the metrics. */
+function timedCommit<A extends unknown[], R>(
+  commit: (...args: A) => Promise<R>,
+  recorder: MetricsRecorder,
+): (...args: A) => Promise<R> {
+  return async (...args) => {
+    const started = performance.now();
+    let ok = false;
+    try {
+      const result = await commit(...args);
+      ok = true;
+      return result;
+    } finally {
+      recorder.committed(performance.now() - started, ok);
     }
   };
 }

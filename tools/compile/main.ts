@@ -57,7 +57,37 @@ class CompileError extends Error {
 
 const ROOT = new URL("../../", import.meta.url);
 
-async function compile(executable: Executable, out: string, target: string | undefined) {
+/**
+ * Folders under node_modules that `deno compile` must not embed. bintrees
+ * (which prom-client uses) ships test data without an extension that Deno
+ * 2.9.6's compile parses as JavaScript: one 100,000-line chain of
+ * subtractions, on which its parser overflows the stack. The folder's name
+ * carries the installed version, so it is looked up once node_modules is set
+ * up (`deno install`, from the cache when it can).
+ */
+async function unembeddable(): Promise<string[]> {
+  const install = await new Deno.Command(Deno.execPath(), {
+    args: ["install", "--quiet"],
+    cwd: ROOT.pathname,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!install.success) throw new CompileError(explain(new TextDecoder().decode(install.stderr)));
+  const folders: string[] = [];
+  for await (const entry of Deno.readDir(new URL("node_modules/.deno/", ROOT))) {
+    if (entry.name.startsWith("bintrees@")) {
+      folders.push(`node_modules/.deno/${entry.name}/node_modules/bintrees/test`);
+    }
+  }
+  return folders;
+}
+
+async function compile(
+  executable: Executable,
+  out: string,
+  target: string | undefined,
+  exclude: readonly string[],
+) {
   const suffix = target?.includes("windows") ? ".exe" : "";
   const output = `${out}/${executable.name}${suffix}`;
   const args = [
@@ -67,6 +97,7 @@ async function compile(executable: Executable, out: string, target: string | und
     "-q",
     `--permission-set=${executable.permissionSet}`,
     ...executable.include.flatMap((file) => ["--include", file]),
+    ...exclude.flatMap((folder) => ["--exclude", folder]),
     ...(target ? ["--target", target] : []),
     "--output",
     output,
@@ -87,7 +118,7 @@ async function compile(executable: Executable, out: string, target: string | und
 }
 
 /** Turns deno compile's multi-line failure into one line that says what to do. */
-function explain(stderr: string, target: string | undefined): string {
+function explain(stderr: string, target?: string): string {
   const denort = Deno.env.get("DENORT_BIN");
   if (denort && /No such file or directory|not found/i.test(stderr)) {
     return `DENORT_BIN=${denort} no existe o no se puede leer`;
@@ -114,9 +145,10 @@ async function main(args: string[]) {
   const { target, out = "dist" } = flags;
   const cached = await denortCachePath(target);
   if (!Deno.env.get("DENORT_BIN") && cached) console.error(`usando el runtime en caché ${cached}`);
+  const exclude = await unembeddable();
   for (const executable of EXECUTABLES) {
     console.error(`compilando ${executable.name}${target ? ` para ${target}` : ""}…`);
-    const { output, size } = await compile(executable, out, target);
+    const { output, size } = await compile(executable, out, target, exclude);
     console.log(`✓ ${output} (${(size / 1024 / 1024).toFixed(1)} MiB)`);
   }
 }

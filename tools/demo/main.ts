@@ -1,9 +1,14 @@
 /**
  * `deno task demo`: the whole system in a few seconds. Starts a server on an
- * ephemeral port with a temporary database, sends ten orders at once from ten
- * separate clients (six fit under `--max 6`, four meet the semaphore), waits
- * for the admitted ones to be processed by three workers, shuts the server
- * down and prints its report.
+ * ephemeral port with a temporary database and its dashboard on a free
+ * loopback port, sends ten orders at once from ten separate clients (six
+ * fit under `--max 6`, four meet the semaphore), waits for the admitted ones
+ * to be processed by three workers, shuts the server down and prints its
+ * report.
+ *
+ * Run from a terminal, it waits for Enter before sending (time to open the
+ * dashboard and watch the workers' bars fill in) and again before shutting
+ * down; with no terminal (tests, CI) it runs straight through.
  *
  * @module
  */
@@ -33,6 +38,17 @@ const PRODUCTS = ["pan", "leche", "café", "yerba", "queso", "tomates", "arroz",
 const WORK_MS = 800;
 
 const encoder = new TextEncoder();
+
+/** Prints `prompt` and waits for a line (or the end) on standard input. */
+async function pause(prompt: string): Promise<void> {
+  // A line of its own: the server logs to the same terminal meanwhile.
+  await Deno.stdout.write(encoder.encode(`${prompt}\n`));
+  const buffer = new Uint8Array(256);
+  while (true) {
+    const count = await Deno.stdin.read(buffer);
+    if (count === null || buffer.subarray(0, count).includes(10)) return;
+  }
+}
 
 /** One seed-style client: connect, read the greeting, send, read the reply (and the notice). */
 async function sendOrder(
@@ -85,8 +101,12 @@ async function main() {
     workers: 3,
     workMs: WORK_MS,
     drainMs: 5000,
+    http: { hostname: "127.0.0.1", port: 0 },
   }, { log });
+  const interactive = Deno.stdin.isTerminal();
   try {
+    console.log(`▶ Panel en vivo: ${server.httpUrl}`);
+    if (interactive) await pause("  Ábralo en el navegador y pulse Enter para enviar los pedidos…");
     console.log("▶ Diez clientes envían un pedido a la vez (la mitad por IPv4, la otra por IPv6)");
     const sent = await Promise.all(
       CLIENTS.map((cliente, i) => {
@@ -110,6 +130,9 @@ async function main() {
         console.log(`  ${event.mensaje} (worker ${event.pedido.worker}, ${event.pedido.cliente})`);
       }
     }));
+    if (interactive) {
+      await pause(`▶ El panel sigue en ${server.httpUrl}; pulse Enter para apagar el servidor…`);
+    }
   } finally {
     console.log("▶ Apagando el servidor");
     const summary = await server.shutdown();

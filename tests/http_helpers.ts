@@ -1,0 +1,48 @@
+/**
+ * Helpers for the HTTP side's end-to-end tests: scrapes, readiness, and the
+ * `estadisticas` request to compare against.
+ *
+ * @module
+ */
+import { parseScrape, type Scrape } from "./prometheus.ts";
+import { TestClient } from "./helpers.ts";
+
+/** `/metrics`, fetched and parsed. */
+export async function scrape(url: string): Promise<Scrape> {
+  const response = await fetch(new URL("metrics", url));
+  if (response.status !== 200) throw new Error(`/metrics answered ${response.status}`);
+  return parseScrape(await response.text());
+}
+
+/** `/readyz`: its status and JSON body. */
+export async function readiness(url: string): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(new URL("readyz", url));
+  return { status: response.status, body: await response.json() };
+}
+
+/** The dashboard URL a spawned server logged. */
+export function httpUrlFrom(stderr: string): string {
+  const match = /panel, métricas y comprobaciones en (\S+)/.exec(stderr);
+  if (!match) throw new Error(`no HTTP address in the log:\n${stderr}`);
+  return match[1]!;
+}
+
+/** The figures the `estadisticas` request answers with. */
+export interface Estadisticas {
+  recibidos: number;
+  recuperados: number;
+  listos: number;
+  fallidos: number;
+  enCola: number;
+  enProceso: number;
+  rechazos: Record<string, number>;
+  rendimiento: number | null;
+  maxSimultaneos: number;
+}
+
+/** Asks a server for its statistics over TCP, as any client would. */
+export async function estadisticas(port: number): Promise<Estadisticas> {
+  await using client = await TestClient.open(port);
+  const reply = await client.request({ tipo: "estadisticas" });
+  return reply.estadisticas as Estadisticas;
+}
