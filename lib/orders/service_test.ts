@@ -258,7 +258,9 @@ Deno.test("an order is answered only after its insert commits, then queued with 
   assert.equal(pool.jobs.length, 0, "nothing queued before the commit");
   await committer.commit();
   assert.deepEqual(await reply, { ok: true, id: 1, mensaje: "✅ Pedido encolado #1" });
-  assert.deepEqual(pool.jobs, [{ id: 1, pedido: ORDER, intentos: 0 }]);
+  const [job] = pool.jobs;
+  assert.equal(typeof job?.recibido, "number", "the job carries its receipt time, for queue wait");
+  assert.deepEqual(pool.jobs, [{ id: 1, pedido: ORDER, intentos: 0, recibido: job!.recibido }]);
   assert.equal(service.statistics({ intervalos: false }).snapshot.recibidos, 1);
 });
 
