@@ -101,6 +101,7 @@ export const humanRenderer: Renderer = {
         ["inicio", p.fecha_inicio ?? "—"],
         ["fin", p.fecha_fin ?? "—"],
         ["duración", seconds(p.duracion)],
+        ...resultRow(p),
       ]),
     ].join("\n") + "\n";
   },
@@ -146,7 +147,15 @@ function orderRows(p: OrderView): [string, string][] {
     ["intentos", String(p.intentos)],
   ];
   if (p.motivo_fallo !== null) rows.push(["motivo del fallo", p.motivo_fallo]);
+  rows.push(...resultRow(p));
   return rows;
+}
+
+/** The processor's result as compact JSON, if there is one (older servers send no field). */
+function resultRow(p: OrderView): [string, string][] {
+  return p.resultado === null || p.resultado === undefined
+    ? []
+    : [["resultado", JSON.stringify(p.resultado)]];
 }
 
 function details(rows: [string, string][]): string[] {

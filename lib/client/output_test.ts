@@ -24,6 +24,7 @@ const done: OrderView & { estado: "listo" } = {
   worker: 2,
   intentos: 1,
   motivo_fallo: null,
+  resultado: null,
 };
 
 Deno.test("human output uses the server's words, with the batch line in front", () => {
@@ -73,6 +74,17 @@ Deno.test("a status shows every field of the order", () => {
   assert.match(text, /worker: +2\n/);
   assert.doesNotMatch(text, /motivo/);
   assert.equal(humanRenderer.status(failure("no_encontrado")), `${TEXTOS.no_encontrado}\n`);
+});
+
+Deno.test("a processor's result is shown as compact JSON, escaped, when there is one", () => {
+  const withResult = { ...done, resultado: { recibo: "R-42", nota: "a\u2028b\u001b" } };
+  const row = '   resultado: {"recibo":"R-42","nota":"a\\u2028b\\u001b"}';
+  assert.ok(humanRenderer.finished(finishedEvent(withResult)).split("\n").includes(row));
+  assert.match(humanRenderer.status(statusReply(withResult)), /\n {3}resultado: \{"recibo"/);
+  assert.doesNotMatch(humanRenderer.status(statusReply(done)), /resultado/);
+  assert.doesNotMatch(humanRenderer.finished(finishedEvent(done)), /resultado/);
+  const json = JSON.parse(jsonRenderer.finished(finishedEvent(withResult)));
+  assert.deepEqual(json.pedido.resultado, withResult.resultado);
 });
 
 Deno.test("statistics are rendered as the server's own report", () => {

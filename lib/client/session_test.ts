@@ -64,6 +64,7 @@ const pedido: OrderView & { estado: "listo" } = {
   worker: 1,
   intentos: 1,
   motivo_fallo: null,
+  resultado: null,
 };
 
 const options = { timeoutMs: 2000, target: "prueba:1" };

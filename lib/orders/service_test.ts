@@ -58,6 +58,7 @@ class FakeStore {
       worker: null,
       intentos: 0,
       motivo_fallo: null,
+      resultado: null,
       ...changes,
     });
     if (clave !== undefined) this.keys.set(clave, id);
@@ -139,6 +140,7 @@ class FakeCommitter implements OrderCommitter {
           estado: "listo",
           fecha_fin: new Date(update.fin).toISOString(),
           duracion: (update.fin - update.inicio) / 1000,
+          resultado: update.resultado === undefined ? null : JSON.parse(update.resultado),
         });
         return;
       case "reintento":

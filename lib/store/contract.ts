@@ -129,6 +129,7 @@ export function storeContract(backend: StoreBackend): void {
         worker: null,
         intentos: 0,
         motivo_fallo: null,
+        resultado: null,
       });
       assert.equal(await store.findById(id! + 1000), undefined);
     },
@@ -251,6 +252,34 @@ export function storeContract(backend: StoreBackend): void {
         [second.estado, second.intentos, second.worker, second.fecha_inicio],
         ["en proceso", 2, 1, "2026-11-28T10:00:00.600Z"],
       );
+    },
+  );
+
+  withStore(
+    "a processor's result is stored with the end, any JSON value, with its start in the batch or not",
+    async (store) => {
+      const [a, b, c] = await insertIds(store, [pedido("A"), pedido("B"), pedido("C")]);
+      await store.commit([], [{ tipo: "inicio", id: a!, worker: 1, inicio: T0 }]);
+      const recibo = { pago: "p-1", "línea": "a\nb", total: 3.5, lista: [1, null] };
+      await store.commit([], [
+        {
+          tipo: "fin",
+          id: a!,
+          worker: 1,
+          inicio: T0,
+          fin: T0 + 5,
+          resultado: JSON.stringify(recibo),
+        },
+        { tipo: "inicio", id: b!, worker: 2, inicio: T0 },
+        { tipo: "fin", id: b!, worker: 2, inicio: T0, fin: T0 + 5, resultado: '"hecho"' },
+        { tipo: "inicio", id: c!, worker: 3, inicio: T0 },
+        listo(c!, T0, T0 + 5, 3),
+      ]);
+      assert.deepEqual((await store.findById(a!))!.resultado, recibo);
+      assert.equal((await store.findById(b!))!.resultado, "hecho");
+      assert.equal((await store.findById(c!))!.resultado, null);
+      const read = await all(store);
+      assert.deepEqual(read.map((order) => order.resultado), [recibo, "hecho", null]);
     },
   );
 

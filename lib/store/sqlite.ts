@@ -59,6 +59,11 @@ const MIGRATIONS: readonly Migration[] = [
         WHERE estado IN ('en cola', 'en proceso');
     `,
   },
+  {
+    // What the shop's processor returned (JSON text), for orders it finished.
+    version: 2,
+    sql: "ALTER TABLE pedidos ADD COLUMN resultado TEXT",
+  },
 ];
 
 /** The schema version this code writes. */
@@ -236,15 +241,22 @@ function migrate(db: DatabaseSync) {
   }
 }
 
-/** A row as SQLite returns it: `productos` still JSON text. */
-type Raw<T extends { productos: string[] }> = Omit<T, "productos"> & { productos: string };
+/** A row as SQLite returns it: `productos` and `resultado` still JSON text. */
+type Raw<T extends OrderView> = Omit<T, "productos" | "resultado"> & {
+  productos: string;
+  resultado: string | null;
+};
 
-function parsed<T extends { productos: string[] }>(row: Raw<T>): T {
-  return { ...row, productos: JSON.parse(row.productos) } as T;
+function parsed<T extends OrderView>(row: Raw<T>): T {
+  return {
+    ...row,
+    productos: JSON.parse(row.productos),
+    resultado: row.resultado === null ? null : JSON.parse(row.resultado),
+  } as T;
 }
 
 const VIEW_COLUMNS =
-  "id, cliente, productos, direccion, estado, fecha_recibido, fecha_inicio, fecha_fin, duracion, worker, intentos, motivo_fallo";
+  "id, cliente, productos, direccion, estado, fecha_recibido, fecha_inicio, fecha_fin, duracion, worker, intentos, motivo_fallo, resultado";
 
 /** A `WHERE` clause and its parameters for a filter; empty for none. */
 function whereOf(filter: OrderFilter): { where: string; params: SQLInputValue[] } {
@@ -429,6 +441,7 @@ class SqliteStore implements OrderStore {
               iso(change.fin),
               durationSeconds(change.inicio, change.fin),
               change.worker,
+              change.resultado ?? null,
             ]);
             break;
           default:
@@ -443,15 +456,15 @@ class SqliteStore implements OrderStore {
         started,
       );
       this.#updateMany(
-        "v(id, inicio, fin, duracion, worker)",
+        "v(id, inicio, fin, duracion, worker, resultado)",
         `estado = 'listo', fecha_inicio = v.inicio, fecha_fin = v.fin, duracion = v.duracion,
-           worker = v.worker, motivo_fallo = NULL`,
+           worker = v.worker, motivo_fallo = NULL, resultado = v.resultado`,
         finished,
       );
       this.#updateMany(
-        "v(id, inicio, fin, duracion, worker)",
+        "v(id, inicio, fin, duracion, worker, resultado)",
         `estado = 'listo', fecha_inicio = v.inicio, fecha_fin = v.fin, duracion = v.duracion,
-           worker = v.worker, motivo_fallo = NULL, intentos = intentos + 1`,
+           worker = v.worker, motivo_fallo = NULL, resultado = v.resultado, intentos = intentos + 1`,
         completed,
       );
     }

@@ -48,6 +48,7 @@ Deno.test("a new database gets the seed's columns, WAL mode and user_version", (
       "intentos",
       "motivo_fallo",
       "clave",
+      "resultado",
     ]);
     assert.equal(sqliteIntegrityCheck(path), "ok");
   }));
@@ -77,7 +78,32 @@ Deno.test("every column is stored as the seed's tools read it: ISO dates, JSON p
       intentos: 1,
       motivo_fallo: null,
       clave: null,
+      resultado: null,
     });
+  }));
+
+Deno.test("a version 1 database gains the resultado column and keeps its orders", () =>
+  withDb(async (path) => {
+    const db = new DatabaseSync(path);
+    db.exec(`
+      CREATE TABLE pedidos (
+        id INTEGER PRIMARY KEY, cliente TEXT NOT NULL, productos TEXT NOT NULL,
+        direccion TEXT NOT NULL, estado TEXT NOT NULL DEFAULT 'en cola',
+        fecha_recibido TEXT NOT NULL, fecha_inicio TEXT, fecha_fin TEXT, duracion REAL,
+        worker INTEGER, intentos INTEGER NOT NULL DEFAULT 0, motivo_fallo TEXT,
+        clave TEXT UNIQUE
+      );
+      INSERT INTO pedidos (cliente, productos, direccion, estado, fecha_recibido)
+        VALUES ('Ana', '["pan"]', 'Calle 1', 'listo', '2026-11-28T10:00:00.000Z');
+      PRAGMA user_version = 1;
+    `);
+    db.close();
+    const store = await openSqliteStore(path, "normal");
+    assert.equal(store.schemaVersion, 2);
+    const old = (await store.findById(1))!;
+    assert.equal(old.cliente, "Ana");
+    assert.equal(old.resultado, null);
+    await store.close();
   }));
 
 Deno.test("strings are stored through bound parameters, exactly as given", () =>

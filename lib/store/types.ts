@@ -38,14 +38,23 @@ export interface NewOrder {
  * A state change reported by the worker pool. Times are epoch milliseconds.
  *
  * - `inicio`: `en proceso`, with its start, worker and one more attempt;
- * - `fin`: `listo`, with start, end, worker and `duracion` = end − start;
+ * - `fin`: `listo`, with start, end, worker, `duracion` = end − start and
+ *   the processor's `resultado`, if any;
  * - `reintento`: back to `en cola`, the reason kept in `motivo_fallo`;
  * - `fallo`: `fallido` with its end and reason; `duracion` is measured from
  *   the last stored start (`null` if it never started).
  */
 export type OrderUpdate =
   | { tipo: "inicio"; id: number; worker: number; inicio: number }
-  | { tipo: "fin"; id: number; worker: number; inicio: number; fin: number }
+  | {
+    tipo: "fin";
+    id: number;
+    worker: number;
+    inicio: number;
+    fin: number;
+    /** The processor's result as JSON text; absent if it returned none. */
+    resultado?: string | undefined;
+  }
   | { tipo: "reintento"; id: number; motivo: string }
   | { tipo: "fallo"; id: number; motivo: string; fin: number };
 

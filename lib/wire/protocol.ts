@@ -72,6 +72,8 @@ export interface OrderView {
   worker: number | null;
   intentos: number;
   motivo_fallo: string | null;
+  /** What the shop's processor returned (any JSON value); null if none. */
+  resultado: unknown;
 }
 
 /** A successful reply; extra fields depend on the request. */

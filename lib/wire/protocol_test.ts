@@ -25,6 +25,7 @@ const order: OrderView = {
   worker: 2,
   intentos: 1,
   motivo_fallo: null,
+  resultado: null,
 };
 
 Deno.test("the greeting is one line that fits a legacy 1024-byte read, even at large capacities", () => {

@@ -20,6 +20,7 @@ Deno.test("the server's own greeting, replies and events are classified", () => 
     worker: 1,
     intentos: 1,
     motivo_fallo: null,
+    resultado: null,
   };
   const text = encodeLine(greeting({ max: 6, libres: 6 }, "1.0.0")) +
     encodeLine(accepted(41)) +
