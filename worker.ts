@@ -1,13 +1,20 @@
 /**
- * The order-processing worker. Runs as a module Web Worker with no
- * permissions at all: it sees only the messages the pool sends it, one order
- * or a list of orders, and answers each message in kind, in order.
+ * The order-processing worker. Runs as a module Web Worker with the
+ * permissions the pool gives it (none at all for the simulated work): it
+ * sees only the messages the pool sends it, one order or a list of orders,
+ * and answers each message in kind, in order. Orders that carry a processor
+ * go to the shop's module (`lib/orders/run_processor.ts`); the others get
+ * the simulated work. At start-up the server may first ask it to load the
+ * processor once, to check the module.
  *
  * @module
  */
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
 import { processOrder, type WorkReply, type WorkRequest } from "./lib/orders/work.ts";
+import { type LoadRequest, ProcessorRunner } from "./lib/orders/run_processor.ts";
+
+const processor = new ProcessorRunner((reply) => self.postMessage(reply));
 
 function answer(request: WorkRequest): WorkReply {
   try {
@@ -19,7 +26,13 @@ function answer(request: WorkRequest): WorkReply {
   }
 }
 
-self.onmessage = (event: MessageEvent<WorkRequest | WorkRequest[]>) => {
+self.onmessage = async (event: MessageEvent<WorkRequest | WorkRequest[] | LoadRequest>) => {
   const message = event.data;
-  self.postMessage(Array.isArray(message) ? message.map(answer) : answer(message));
+  if ("cargarProcesador" in message) {
+    self.postMessage(await processor.load(message.cargarProcesador));
+  } else if ((Array.isArray(message) ? message[0] : message)?.procesador) {
+    processor.handle(message);
+  } else {
+    self.postMessage(Array.isArray(message) ? message.map(answer) : answer(message));
+  }
 };

@@ -34,6 +34,7 @@ import {
   type WorkRequest,
   type WorkResult,
 } from "./work.ts";
+import { abortNoticeMs } from "./processor.ts";
 
 /** An order waiting for, or in, a worker. */
 export interface PoolJob {
@@ -70,6 +71,8 @@ export interface PoolOptions {
   /** Simulated processing time per order. */
   workMs: number;
   workMode: WorkMode;
+  /** The shop's processor module (URL), run instead of the simulated work. */
+  processor?: string;
   /**
    * An attempt that runs longer than this, by the worker's clock, is a
    * timeout: if it is still running, it is abandoned and its worker replaced.
@@ -83,11 +86,18 @@ export interface PoolOptions {
 }
 
 /**
- * The sandbox every order runs in: no file, network, environment, process
- * or FFI access. Needs Deno's unstable `worker-options`.
+ * Module workers with exactly these permissions (see
+ * `processor_permissions.ts`). Needs Deno's unstable `worker-options`.
  */
-export const sandboxedWorker: WorkerFactory = (url) =>
-  new Worker(url, { type: "module", deno: { permissions: "none" } });
+export function workerWith(permissions: Deno.PermissionOptions): WorkerFactory {
+  return (url) => new Worker(url, { type: "module", deno: { permissions } });
+}
+
+/**
+ * The sandbox the simulated work runs in: no file, network, environment,
+ * process or FFI access.
+ */
+export const sandboxedWorker: WorkerFactory = workerWith("none");
 
 /** How orders travel to one worker: `batch` orders per message, `depth` messages outstanding. */
 export interface Pipelining {
@@ -98,18 +108,20 @@ export interface Pipelining {
 /**
  * How the pool feeds a worker. A message to a worker and its answer take a
  * few hundred microseconds and about 13 µs of the main thread's time, so:
- * orders with real work go one per message, two messages outstanding (the
- * next order is already there when the current one ends); orders with no
- * work go 64 per message (about 2 µs each), four messages outstanding.
+ * orders with real work (simulated, or a processor's) go one per message,
+ * two messages outstanding (the next order is already there when the
+ * current one ends); orders with no work go 64 per message (about 2 µs
+ * each), four messages outstanding.
  *
  * @example
  * ```ts
  * pipeliningFor(2000); // { batch: 1, depth: 2 }
  * pipeliningFor(0); // { batch: 64, depth: 4 }
+ * pipeliningFor(0, true); // { batch: 1, depth: 2 }
  * ```
  */
-export function pipeliningFor(workMs: number): Pipelining {
-  return workMs < 1 ? { batch: 64, depth: 4 } : { batch: 1, depth: 2 };
+export function pipeliningFor(workMs: number, processor = false): Pipelining {
+  return workMs < 1 && !processor ? { batch: 64, depth: 4 } : { batch: 1, depth: 2 };
 }
 
 interface Slot {
@@ -175,7 +187,7 @@ export class WorkerPool {
     }
     this.#options = options;
     this.#createWorker = options.createWorker ?? sandboxedWorker;
-    this.#pipelining = pipeliningFor(options.workMs);
+    this.#pipelining = pipeliningFor(options.workMs, options.processor !== undefined);
     for (let number = 1; number <= options.size; number++) {
       const slot: Slot = {
         number,
@@ -229,6 +241,8 @@ export class WorkerPool {
    * already at workers; then terminates every worker. Resolves with the
    * orders still running at that point (they stay `en proceso` in the
    * database and are recovered at the next start) and those never started.
+   * A processor still running near the end gets its abort signal (see
+   * `abortNoticeMs`); one that stops hands its order back unfinished.
    */
   async drain(timeoutMs: number): Promise<{ abandoned: PoolJob[]; queued: PoolJob[] }> {
     this.#dispatching = false;
@@ -240,8 +254,12 @@ export class WorkerPool {
       const { promise, resolve } = Promise.withResolvers<void>();
       this.#idleWaiters.push(resolve);
       const timer = setTimeout(resolve, timeoutMs);
+      const notice = this.#options.processor === undefined ? undefined : setTimeout(() => {
+        for (const slot of this.#slots) cancel(slot.cancelCell);
+      }, timeoutMs - abortNoticeMs(timeoutMs));
       await promise;
       clearTimeout(timer);
+      clearTimeout(notice);
     }
     const abandoned = this.#slots.flatMap((slot) => slot.running ? slot.batches[0]! : []);
     const queued = [
@@ -316,7 +334,7 @@ export class WorkerPool {
   }
 
   #send(slot: Slot, jobs: PoolJob[]) {
-    const { workMs, workMode } = this.#options;
+    const { workMs, workMode, processor, timeoutMs } = this.#options;
     slot.batches.push(jobs);
     this.#atWorkers += jobs.length;
     const seq = ++slot.sent;
@@ -327,6 +345,9 @@ export class WorkerPool {
       pedido: job.pedido,
       seq,
       cancel: slot.cancelCell,
+      ...(processor === undefined
+        ? {}
+        : { procesador: { url: processor, timeoutMs, intento: job.intentos + 1 } }),
     }));
     slot.worker!.postMessage(requests.length === 1 ? requests[0] : requests);
     if (slot.batches.length === 1) this.#started(slot, Date.now());
@@ -404,6 +425,9 @@ export class WorkerPool {
       }
       if ("error" in result) {
         this.#retryOrFail(job, slot.number, `el worker falló: ${result.error}`);
+      } else if ("motivo" in result) {
+        lastFin = result.fin;
+        this.#retryOrFail(job, slot.number, result.motivo);
       } else if (result.fin - result.inicio > this.#options.timeoutMs) {
         // It overran while the main thread was too busy to stop it in time.
         lastFin = result.fin;

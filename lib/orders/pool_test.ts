@@ -22,7 +22,7 @@ function recorder() {
 
 const job = (id: number): PoolJob => ({
   id,
-  pedido: { cliente: "Ana", productos: ["pan"], direccion: "Calle 1" },
+  pedido: { cliente: "Ana", productos: ["pan"], direccion: "Calle 1", recibido: 0 },
   intentos: 0,
 });
 
@@ -183,6 +183,8 @@ Deno.test("orders waiting at a failed worker go back unstarted and keep their or
 Deno.test("orders with no work travel in batches and each is started once, then done once", async () => {
   assert.deepEqual(pipeliningFor(0), { batch: 64, depth: 4 });
   assert.deepEqual(pipeliningFor(1), { batch: 1, depth: 2 });
+  // A processor's orders do real work, whatever --work-ms says.
+  assert.deepEqual(pipeliningFor(0, true), { batch: 1, depth: 2 });
   const { events, done, handlers } = recorder();
   const pool = new WorkerPool({
     size: 2,

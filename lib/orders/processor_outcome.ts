@@ -84,14 +84,18 @@ export function describeFailure(error: unknown): string {
  * Why the processor module could not be loaded, in one line: its first
  * line of error and, for a syntax error, where it is. A module it imports
  * but may not read (Deno checks read permission for every module imported
- * at run time) says which flag grants it.
+ * at run time), or a permission its top-level code lacks, says which flag
+ * grants it.
  */
 export function describeLoadError(error: unknown): string {
   const text = messageOf(error).replace(ANSI_COLOUR, "");
-  const unreadable = text.match(/^Requires read access to (.+?), run again/);
+  // Deno reports a module it may not import as a TypeError, and what the
+  // module's own top-level code may not do as NotCapable.
+  const unreadable = error instanceof TypeError &&
+    text.match(/^Requires read access to (.+?), run again/);
   const reason = unreadable
     ? `importa ${unreadable[1]}, que no puede leer (concédalo con --processor-allow-read)`
-    : firstLine(text);
+    : permissionDenied(error) ?? firstLine(text);
   const where = text.match(/\bat (file:\/\/\S+:\d+:\d+)/)?.[1];
   return bounded(
     `no se pudo cargar el procesador: ${reason}${

@@ -133,6 +133,13 @@ Deno.test("a load error is one line, with where a syntax error is and how to gra
       "(concédalo con --processor-allow-read) (file:///srv/procesar.ts:1:19)",
   );
   assert.equal(
+    describeLoadError(
+      notCapable('Requires env access to "TOKEN", run again with the --allow-env flag'),
+    ),
+    "no se pudo cargar el procesador: permiso denegado: leer la variable de entorno " +
+      '"TOKEN" (concédalo con --processor-allow-env)',
+  );
+  assert.equal(
     describeLoadError(new Error("falta la configuración")),
     "no se pudo cargar el procesador: falta la configuración",
   );

@@ -147,6 +147,7 @@ export class OrderService {
           worker,
           inicio: result.inicio,
           fin: result.fin,
+          resultado: result.resultado,
         });
         if (this.#verbose) {
           this.#log.debug(`pedido #${job.id} listo en ${result.fin - result.inicio} ms`);
@@ -242,11 +243,12 @@ export class OrderService {
       cliente: order.cliente,
       productos: order.productos,
       direccion: order.direccion,
+      recibido: Date.now(),
     };
+    const { recibido } = pedido;
     let inserted: Inserted;
-    const recibido = Date.now();
     try {
-      inserted = await this.#committer.insert({ ...pedido, clave: order.clave, recibido });
+      inserted = await this.#committer.insert({ ...pedido, clave: order.clave });
     } catch {
       permit.release();
       return this.#reject("interno", "el pedido no se pudo guardar");
@@ -413,7 +415,12 @@ export class OrderService {
 function toJob(order: OrderView): PoolJob {
   return {
     id: order.id,
-    pedido: { cliente: order.cliente, productos: order.productos, direccion: order.direccion },
+    pedido: {
+      cliente: order.cliente,
+      productos: order.productos,
+      direccion: order.direccion,
+      recibido: Date.parse(order.fecha_recibido),
+    },
     intentos: order.intentos,
   };
 }

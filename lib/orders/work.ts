@@ -14,6 +14,18 @@ export interface WorkOrder {
   cliente: string;
   productos: string[];
   direccion: string;
+  /** Epoch milliseconds when the server received it. */
+  recibido: number;
+}
+
+/** What a worker needs to run the shop's processor instead of simulated work. */
+export interface ProcessorJob {
+  /** The processor module's URL. */
+  url: string;
+  /** `--timeout-ms`: the processor's signal fires shortly before it. */
+  timeoutMs: number;
+  /** This attempt's number, from 1. */
+  intento: number;
 }
 
 /** Main thread → worker: process this order. */
@@ -33,6 +45,8 @@ export interface WorkRequest {
    * {@linkcode readProgress}).
    */
   cancel?: Int32Array;
+  /** Run this processor on the order; without it, the simulated work. */
+  procesador?: ProcessorJob;
 }
 
 /** Worker → main thread: the order is processed. Times are epoch milliseconds. */
@@ -40,6 +54,16 @@ export interface WorkResult {
   id: number;
   inicio: number;
   fin: number;
+  /** The processor's result as JSON text; absent if it returned none. */
+  resultado?: string;
+}
+
+/** Worker → main thread: the processor failed the attempt; `motivo` is the reason to record. */
+export interface WorkRejected {
+  id: number;
+  inicio: number;
+  fin: number;
+  motivo: string;
 }
 
 /** Worker → main thread: processing threw; the pool treats it as a failed attempt. */
@@ -55,7 +79,7 @@ export interface WorkSkipped {
 }
 
 /** What a worker answers for one order. */
-export type WorkReply = WorkResult | WorkFailure | WorkSkipped;
+export type WorkReply = WorkResult | WorkRejected | WorkFailure | WorkSkipped;
 
 /** Cell 0: keep working, or abandon the running order. */
 const RUN = 0;
@@ -109,12 +133,14 @@ export function readProgress(cell: Int32Array): WorkProgress {
   };
 }
 
-function noteStarted(cell: Int32Array, seq: number, at: number): void {
+/** Notes in the cells that the order of message `seq` started at `at` (see {@linkcode readProgress}). */
+export function noteStarted(cell: Int32Array, seq: number, at: number): void {
   Atomics.store(startedAtCell(cell), 0, BigInt(at));
   Atomics.store(cell, RUNNING, seq);
 }
 
-function noteFinished(cell: Int32Array, seq: number): void {
+/** Notes in the cells that the order of message `seq` has ended. */
+export function noteFinished(cell: Int32Array, seq: number): void {
   Atomics.store(cell, FINISHED, seq);
   Atomics.store(cell, RUNNING, 0);
 }
@@ -126,6 +152,17 @@ export function cancel(cell: Int32Array): void {
 }
 
 /**
+ * Resolves when `cell` is cancelled (at once if it already is), without
+ * blocking the thread: how asynchronous work in a worker hears of it.
+ */
+export async function whenCancelled(cell: Int32Array): Promise<void> {
+  while (Atomics.load(cell, 0) === RUN) {
+    const waiting = Atomics.waitAsync(cell, 0, RUN);
+    if (waiting.async) await waiting.value;
+  }
+}
+
+/**
  * Lets orders up to `lastSeq` run (the one running) and hands back the rest
  * unstarted; `lastSeq` 0 or less lets none start.
  */
@@ -133,7 +170,8 @@ export function stopAfter(cell: Int32Array, lastSeq: number): void {
   Atomics.store(cell, 1, lastSeq > 0 ? lastSeq : -1);
 }
 
-function mayStart(request: WorkRequest): boolean {
+/** Whether a request may start: its worker is not being stopped and a drain still lets it. */
+export function mayStart(request: WorkRequest): boolean {
   const cell = request.cancel;
   if (!cell) return true;
   if (Atomics.load(cell, 0) !== RUN) return false;

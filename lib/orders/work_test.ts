@@ -10,7 +10,7 @@ import {
   type WorkResult,
 } from "./work.ts";
 
-const pedido = { cliente: "Ana", productos: ["pan"], direccion: "Calle 1" };
+const pedido = { cliente: "Ana", productos: ["pan"], direccion: "Calle 1", recibido: 0 };
 
 Deno.test("processOrder takes the configured time in both modes and reports its own times", () => {
   for (const workMode of ["sleep", "cpu"] as const) {

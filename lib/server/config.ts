@@ -18,6 +18,19 @@ import type { LogLevel } from "../util/log.ts";
 import type { SyncMode } from "../store/types.ts";
 import type { WorkMode } from "../orders/work.ts";
 import { type HttpAddress, parseHttpAddress } from "../http/address.ts";
+import {
+  envGrantProblem,
+  netGrantProblem,
+  type ProcessorGrants,
+  splitList,
+} from "../orders/processor_permissions.ts";
+
+/** The shop's processor and what it may do. */
+export interface ProcessorConfig {
+  /** The module, as given: a path relative to the working directory, or absolute. */
+  file: string;
+  grants: ProcessorGrants;
+}
 
 /** Everything `startServer` needs to know. */
 export interface ServerConfig {
@@ -29,6 +42,8 @@ export interface ServerConfig {
   workers: number;
   workMs: number;
   workMode: WorkMode;
+  /** Replaces the simulated work (`workMs`, `workMode`) when given. */
+  processor?: ProcessorConfig;
   timeoutMs: number;
   retries: number;
   db: string;
@@ -46,7 +61,7 @@ export interface ServerConfig {
 export const DEFAULT_HOSTS = ["0.0.0.0", "::"];
 
 /** Defaults for every setting; README's flag table quotes these. */
-export const DEFAULTS: Omit<ServerConfig, "hosts"> = {
+export const DEFAULTS: Omit<ServerConfig, "hosts" | "processor"> = {
   port: DEFAULT_PORT,
   max: 6,
   workers: 3,
@@ -111,18 +126,47 @@ export const SERVER_FLAGS: readonly FlagSpec[] = [
     description: "sleep (bloquea el hilo, como time.sleep) o cpu (ocupa un núcleo)",
   },
   {
+    name: "processor",
+    type: "string",
+    placeholder: "ARCHIVO",
+    description:
+      "módulo TypeScript o JavaScript cuyo export default procesa cada pedido, en vez del trabajo simulado",
+  },
+  {
+    name: "processor-allow-net",
+    type: "string",
+    multiple: true,
+    placeholder: "HOST[:PUERTO]",
+    description: "host con el que el procesador puede conectar; o varios, separados por comas",
+  },
+  {
+    name: "processor-allow-read",
+    type: "string",
+    multiple: true,
+    placeholder: "RUTA",
+    description: "archivo o carpeta que el procesador puede leer; o varios, separados por comas",
+  },
+  {
+    name: "processor-allow-env",
+    type: "string",
+    multiple: true,
+    placeholder: "NOMBRE",
+    description: "variable de entorno que el procesador puede leer; o varias, separadas por comas",
+  },
+  {
     name: "timeout-ms",
     type: "string",
     placeholder: "N",
     default: String(DEFAULTS.timeoutMs),
-    description: "un intento que tarda más se aborta y su worker se reemplaza",
+    description:
+      "un intento que tarda más se aborta y su worker se reemplaza (un procesador recibe antes su señal de aborto)",
   },
   {
     name: "retries",
     type: "string",
     placeholder: "N",
     default: String(DEFAULTS.retries),
-    description: "reintentos de un pedido cuyo worker falla, antes de marcarlo fallido",
+    description: "reintentos de un pedido cuyo intento falla, antes de marcarlo fallido",
   },
   {
     name: "db",
@@ -188,6 +232,21 @@ export const SERVER_FLAGS: readonly FlagSpec[] = [
 
 const DAY_MS = 86_400_000;
 
+/** A repeatable, comma-separated list flag whose every item passes `problem`. */
+function listFlag(problem: (item: string) => string | undefined) {
+  return z.array(z.string()).transform((values, context) => {
+    const items = splitList(values);
+    if (items.length === 0) context.addIssue({ code: "custom", message: "no puede estar vacío" });
+    for (const item of items) {
+      const message = problem(item);
+      if (message) context.addIssue({ code: "custom", message });
+    }
+    return items;
+  });
+}
+
+const GRANT_FLAGS = ["processor-allow-net", "processor-allow-read", "processor-allow-env"] as const;
+
 const serverFlagsSchema = z.object({
   host: z.array(z.string().min(1, { error: "no puede estar vacío" })).optional(),
   port: integerFlag(0, 65535).optional(),
@@ -195,6 +254,10 @@ const serverFlagsSchema = z.object({
   workers: integerFlag(1, 256).optional(),
   "work-ms": integerFlag(0, DAY_MS).optional(),
   "work-mode": choiceFlag(["sleep", "cpu"]).optional(),
+  processor: z.string().min(1, { error: "no puede estar vacío" }).optional(),
+  "processor-allow-net": listFlag(netGrantProblem).optional(),
+  "processor-allow-read": listFlag(() => undefined).optional(),
+  "processor-allow-env": listFlag(envGrantProblem).optional(),
   "timeout-ms": integerFlag(1, DAY_MS).optional(),
   retries: integerFlag(0, 100).optional(),
   db: z.string().min(1, { error: "no puede estar vacío" }).optional(),
@@ -219,7 +282,17 @@ const serverFlagsSchema = z.object({
   quiet: z.boolean().optional(),
 }).refine((flags) => !(flags.verbose && flags.quiet), {
   error: "--verbose y --quiet no pueden usarse juntos",
-});
+}).refine(
+  (flags) => flags.processor !== undefined || GRANT_FLAGS.every((f) => flags[f] === undefined),
+  {
+    error: "--processor-allow-* solo tiene sentido con --processor",
+  },
+).refine(
+  (flags) =>
+    flags.processor === undefined ||
+    (flags["work-ms"] === undefined && flags["work-mode"] === undefined),
+  { error: "--work-ms y --work-mode son del trabajo simulado: no se usan con --processor" },
+);
 
 /** What the command line asks for. */
 export type ServerCommand =
@@ -256,6 +329,16 @@ export function parseServerArgs(args: readonly string[]): ServerCommand {
       workers: flags.workers ?? DEFAULTS.workers,
       workMs: flags["work-ms"] ?? DEFAULTS.workMs,
       workMode: flags["work-mode"] ?? DEFAULTS.workMode,
+      ...(flags.processor === undefined ? {} : {
+        processor: {
+          file: flags.processor,
+          grants: {
+            net: flags["processor-allow-net"] ?? [],
+            read: flags["processor-allow-read"] ?? [],
+            env: flags["processor-allow-env"] ?? [],
+          },
+        },
+      }),
       timeoutMs: flags["timeout-ms"] ?? DEFAULTS.timeoutMs,
       retries: flags.retries ?? DEFAULTS.retries,
       db,

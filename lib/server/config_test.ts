@@ -90,6 +90,77 @@ Deno.test("bad command lines are one-line usage errors naming the flag", () => {
   }
 });
 
+Deno.test("--processor replaces the simulated work, with the grants split at commas and repeated", () => {
+  const command = parseServerArgs([
+    "--processor",
+    "procesar.ts",
+    "--processor-allow-net",
+    "api.local:8080,[::1]:9000",
+    "--processor-allow-net=pagos.local",
+    "--processor-allow-read",
+    "/etc/tienda",
+    "--processor-allow-env",
+    "TIENDA_TOKEN,TIENDA_URL",
+  ]);
+  assert.deepEqual(command, {
+    kind: "serve",
+    config: {
+      ...DEFAULTS,
+      hosts: DEFAULT_HOSTS,
+      processor: {
+        file: "procesar.ts",
+        grants: {
+          net: ["api.local:8080", "[::1]:9000", "pagos.local"],
+          read: ["/etc/tienda"],
+          env: ["TIENDA_TOKEN", "TIENDA_URL"],
+        },
+      },
+    },
+  });
+  assert.deepEqual(
+    parseServerArgs(["--processor", "p.ts"]),
+    {
+      kind: "serve",
+      config: {
+        ...DEFAULTS,
+        hosts: DEFAULT_HOSTS,
+        processor: { file: "p.ts", grants: { net: [], read: [], env: [] } },
+      },
+    },
+  );
+});
+
+Deno.test("processor flags that cannot work are usage errors", () => {
+  const cases: [string[], RegExp][] = [
+    [
+      ["--processor-allow-net", "api.local"],
+      /^--processor-allow-\* solo tiene sentido con --processor$/,
+    ],
+    [["--processor", "p.ts", "--work-ms", "0"], /no se usan con --processor$/],
+    [["--processor", "p.ts", "--work-mode", "cpu"], /no se usan con --processor$/],
+    [["--processor", ""], /^--processor: no puede estar vacío$/],
+    [
+      ["--processor", "p.ts", "--processor-allow-net", "https://api.local"],
+      /^--processor-allow-net: https:\/\/api\.local: se espera HOST o HOST:PUERTO/,
+    ],
+    [
+      ["--processor", "p.ts", "--processor-allow-env", "TOKEN,MAL-NOMBRE"],
+      /^--processor-allow-env: MAL-NOMBRE: no es un nombre de variable/,
+    ],
+    [
+      ["--processor", "p.ts", "--processor-allow-read", ","],
+      /^--processor-allow-read: no puede estar vacío$/,
+    ],
+  ];
+  for (const [args, message] of cases) {
+    assert.throws(() => parseServerArgs(args), (error: unknown) => {
+      assert.ok(error instanceof UsageError, `${args.join(" ")}: ${error}`);
+      assert.match(error.message, message);
+      return true;
+    });
+  }
+});
+
 Deno.test("help, version and the stats subcommand are recognised", () => {
   assert.deepEqual(parseServerArgs(["--help"]), { kind: "help" });
   assert.deepEqual(parseServerArgs(["-h", "--max", "nonsense"]), { kind: "help" });

@@ -14,7 +14,8 @@ import { formatAddress } from "../util/net.ts";
 import { createLogger, type Logger } from "../util/log.ts";
 import { OrderService, type ShutdownSummary } from "../orders/service.ts";
 import { AdmissionSemaphore } from "../orders/semaphore.ts";
-import { type WorkerFactory, WorkerPool } from "../orders/pool.ts";
+import { type WorkerFactory, WorkerPool, workerWith } from "../orders/pool.ts";
+import type { PreparedProcessor } from "../orders/processor_module.ts";
 import { encodeLine, failure, greeting } from "../wire/protocol.ts";
 import { GroupCommitter } from "../store/group_commit.ts";
 import { DatabaseFileLostError, openStore } from "../store/open.ts";
@@ -62,12 +63,28 @@ const CLOSE_GRACE_MS = 1000;
  * ```
  * @throws {DatabaseInUseError} if another server holds a SQLite database
  * @throws {PortInUseError} if the port is taken
+ * @throws {Error} if the processor module cannot be loaded
  */
 export async function startServer(
   config: ServerConfig,
   overrides: ServerOverrides = {},
 ): Promise<RunningServer> {
   const log = overrides.log ?? createLogger(config.logLevel, "pedidos");
+  const workerUrl = overrides.workerUrl ?? WORKER_URL;
+  // Before anything else: a processor that cannot run stops the start-up.
+  // Loaded only with --processor: its path handling (node:path, node:url)
+  // would add tens of milliseconds to every start-up.
+  let processor: PreparedProcessor | undefined;
+  if (config.processor) {
+    const { CODE_ROOT, prepareProcessor } = await import("../orders/processor_module.ts");
+    processor = await prepareProcessor(config.processor.file, config.processor.grants, {
+      place: { standalone: Deno.build.standalone, cwd: Deno.cwd(), codeRoot: CODE_ROOT },
+      workerUrl,
+      timeoutMs: config.timeoutMs,
+    });
+  }
+  const createWorker = overrides.createWorker ??
+    (processor ? workerWith(processor.permissions) : undefined);
   // Loaded only with --http: prom-client takes a noticeable part of a second
   // to load, which a server without it should not pay at start-up.
   const { startHttpServer } = config.http ? await import("../http/server.ts") : {};
@@ -116,13 +133,14 @@ export async function startServer(
     createPool: (events) =>
       new WorkerPool({
         size: config.workers,
-        workerUrl: overrides.workerUrl ?? WORKER_URL,
+        workerUrl,
         workMs: config.workMs,
         workMode: config.workMode,
         timeoutMs: config.timeoutMs,
         retries: config.retries,
         events,
-        ...(overrides.createWorker ? { createWorker: overrides.createWorker } : {}),
+        ...(processor ? { processor: processor.url } : {}),
+        ...(createWorker ? { createWorker } : {}),
       }),
     log,
   });
@@ -143,8 +161,11 @@ export async function startServer(
     `versión ${VERSION}; base de datos ${config.db} (esquema v${store.schemaVersion}, sync ${config.sync})`,
   );
   log.info(
-    `${config.workers} workers (${config.workMode} ${config.workMs} ms), máximo ${config.max} pedidos admitidos`,
+    `${config.workers} workers (${
+      processor ? "procesador" : `${config.workMode} ${config.workMs} ms`
+    }), máximo ${config.max} pedidos admitidos`,
   );
+  if (processor) log.notice(processor.summary);
   if (recovered > 0) log.info(`recuperados ${recovered} pedidos sin terminar`);
   for (const address of addresses) log.notice(`escuchando en ${address}`);
   if (http) log.notice(`panel, métricas y comprobaciones en ${http.url}`);
