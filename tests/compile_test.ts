@@ -36,6 +36,16 @@ Deno.test("deno task compile refuses an unknown target with a usage error", asyn
   assert.match(decoder.decode(result.stderr), /^compile: error: --target: debe ser uno de: /m);
 });
 
+Deno.test("deno task compile with a processor that does not exist fails in one line before building", async () => {
+  const result = await runCompile(["--processor", "nohay.ts"], {
+    DENORT_BIN: "/nonexistent/denort",
+  });
+  assert.equal(result.code, 1);
+  assert.deepEqual(decoder.decode(result.stderr).trim().split("\n"), [
+    `compile: error: --processor: ${root}nohay.ts no existe o no es un archivo`,
+  ]);
+});
+
 const reason = await missingRuntimeReason();
 
 Deno.test({
@@ -117,6 +127,84 @@ Deno.test({
         await logDone;
         assert.equal(status.code, 0);
       }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+/** Runs `dir/pedidos-server` on `::1` with `args` until `use` is done, then stops it and checks it exits 0. */
+async function withCompiledServer(
+  dir: string,
+  args: string[],
+  use: (port: string) => Promise<void>,
+): Promise<void> {
+  const server = new Deno.Command(`${dir}/pedidos-server`, {
+    args: ["--port", "0", "--host", "::1", "--db", `${dir}/pedidos.db`, ...args],
+    cwd: "/",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let log = "";
+  const logDone = server.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
+    new WritableStream({ write: (text) => void (log += text) }),
+  );
+  try {
+    const address = await waitFor(() => log.match(/escuchando en \[::1\]:(\d+)/), "server");
+    await use(address[1]!);
+  } finally {
+    server.kill("SIGTERM");
+    const status = await server.status;
+    await server.stdout.cancel();
+    await logDone;
+    assert.equal(status.code, 0, log);
+  }
+}
+
+/** Sends one order with `dir/pedidos-client --wait` and returns its output. */
+async function sendWithCompiledClient(dir: string, port: string): Promise<string> {
+  const client = await new Deno.Command(`${dir}/pedidos-client`, {
+    args: [
+      "--host",
+      "::1",
+      "--port",
+      port,
+      "--cliente",
+      "Ana",
+      "--productos",
+      "pan",
+      "--direccion",
+      "Calle 1",
+      "--wait",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(client.code, 0, decoder.decode(client.stderr));
+  return decoder.decode(client.stdout);
+}
+
+Deno.test({
+  name: `a processor embedded with compile --processor runs in the compiled server's workers${
+    reason ? ` (skipped: ${reason})` : ""
+  }`,
+  ignore: reason !== undefined,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "pedidos-compile-" });
+    try {
+      const build = await runCompile([
+        "--out",
+        dir,
+        "--processor",
+        "tests/fixtures/processors/recibo.ts",
+      ]);
+      assert.equal(build.code, 0, decoder.decode(build.stderr));
+      // Run from elsewhere: a compiled server imports only modules embedded in it.
+      await withCompiledServer(dir, [], async (port) => {
+        assert.match(await sendWithCompiledClient(dir, port), /resultado: \{"recibo":"R-1"/);
+        const [order] = await readOrders(`${dir}/pedidos.db`);
+        assert.deepEqual(order?.resultado, { recibo: "R-1", cliente: "Ana" });
+      });
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

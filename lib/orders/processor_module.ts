@@ -90,7 +90,17 @@ export async function prepareProcessor(
   const module = locateProcessor(file, options.place);
   const absolute = { ...grants, read: grants.read.map((path) => resolve(options.place.cwd, path)) };
   const permissions = workerPermissions(module.path, absolute);
-  await loadOnce(module.url, (options.createWorker ?? workerWith)(permissions), options);
+  try {
+    await loadOnce(module.url, (options.createWorker ?? workerWith)(permissions), options);
+  } catch (error) {
+    if (options.place.standalone && /Module not found/.test(String(error))) {
+      throw new Error(
+        `${(error as Error).message} (un ejecutable compilado solo carga el procesador ` +
+          "incluido al compilarlo: deno task compile --processor ARCHIVO)",
+      );
+    }
+    throw error;
+  }
   return {
     url: module.url,
     permissions,

@@ -107,3 +107,16 @@ Deno.test("a module the processor imports must be granted to be read, as Deno re
     );
     await prepare(dir, "procesar.ts", { ...NO_GRANTS, read: ["precios.ts"] });
   }));
+
+Deno.test("a compiled server that lacks the module says it must be embedded at build time", () =>
+  withModules({}, async (dir) => {
+    await assert.rejects(
+      () =>
+        prepareProcessor("procesar.ts", NO_GRANTS, {
+          place: { standalone: true, cwd: "/", codeRoot: new URL(`file://${dir}/`) },
+          workerUrl: WORKER_URL,
+          timeoutMs: 30_000,
+        }),
+      /Module not found .*procesar\.ts.* \(un ejecutable compilado solo carga el procesador incluido al compilarlo: deno task compile --processor ARCHIVO\)$/,
+    );
+  }));
