@@ -171,7 +171,7 @@ Deno.test("a processor reaches the host it is granted and is denied any other, w
   );
 });
 
-Deno.test("a processor reads the files and variables it is granted, and nothing else, and never runs or writes", async () => {
+Deno.test("a processor reads the files and variables it is granted, and nothing else, and never runs, writes, loads libraries or asks the system", async () => {
   await using dir = await tempDir();
   const allowedFile = `${dir.path}/precios.json`;
   const forbiddenFile = `${dir.path}/secreto.txt`;
@@ -209,6 +209,16 @@ Deno.test("a processor reads the files and variables it is granted, and nothing 
         "escribir",
         `${dir.path}/nuevo.txt`,
         `permiso denegado: escribir "${dir.path}/nuevo.txt" (un procesador no puede escribir archivos)`,
+      ],
+      [
+        "ffi",
+        "libc.so.6",
+        'permiso denegado: cargar la biblioteca "libc.so.6" (un procesador no puede usar FFI)',
+      ],
+      [
+        "sistema",
+        "-",
+        'permiso denegado: consultar del sistema "hostname" (un procesador no puede consultar el sistema)',
       ],
     ];
     for (const [caso, argumento, expected] of cases) {
