@@ -27,7 +27,8 @@ export type Codigo =
   | "interno"
   | "apagando"
   | "demasiadas_conexiones"
-  | "inactivo";
+  | "inactivo"
+  | "no_autorizado";
 
 /** Every failure code, in the order docs/protocol.md documents them (tests/docs_test.ts checks). */
 export const CODIGOS: readonly Codigo[] = [
@@ -40,6 +41,7 @@ export const CODIGOS: readonly Codigo[] = [
   "apagando",
   "demasiadas_conexiones",
   "inactivo",
+  "no_autorizado",
 ];
 
 /** The seed's words, kept so that people and old scripts recognise them. */
@@ -53,6 +55,7 @@ export const TEXTOS = {
   apagando: "❌ El servidor se está apagando. Intente más tarde.",
   demasiadas_conexiones: "❌ Demasiadas conexiones. Intente más tarde.",
   inactivo: "❌ Conexión cerrada por inactividad",
+  no_autorizado: "❌ No autorizado",
 } as const satisfies Record<Codigo, string>;
 
 /** States an order goes through, as stored and as sent. */
@@ -76,6 +79,18 @@ export interface OrderView {
   resultado: unknown;
 }
 
+/**
+ * What `estado` answers without proof of ownership: nothing about who ordered
+ * what or where it goes.
+ */
+export type PublicOrderView = Pick<
+  OrderView,
+  "id" | "estado" | "fecha_recibido" | "fecha_inicio" | "fecha_fin" | "duracion" | "intentos"
+>;
+
+/** Who a connection is, as the reply to `auth` says: `anonimo` when the server has no tokens. */
+export type Rol = "anonimo" | "cliente" | "operador";
+
 /** A successful reply; extra fields depend on the request. */
 export interface OkReply {
   ok: true;
@@ -84,6 +99,7 @@ export interface OkReply {
   duplicado?: boolean;
   pedido?: OrderView;
   estadisticas?: unknown;
+  rol?: Rol;
 }
 
 /** A failed request. `errores` maps a field path to what is wrong with it. */
@@ -196,6 +212,26 @@ export function failure(
 ): ErrorReply {
   const mensaje = detalle ? `${TEXTOS[codigo]}: ${detalle}` : TEXTOS[codigo];
   return errores ? { ok: false, codigo, mensaje, errores } : { ok: false, codigo, mensaje };
+}
+
+/**
+ * Whether a status reply carries the whole order.
+ *
+ * @example
+ * ```ts
+ * isWholeOrder({ id: 1, estado: "listo", … }); // false: no cliente
+ * ```
+ */
+export function isWholeOrder(pedido: OrderView | PublicOrderView): pedido is OrderView {
+  return "cliente" in pedido;
+}
+
+/** The reply to a successful `auth`. */
+export function authenticated(rol: Rol): OkReply {
+  const mensaje = rol === "anonimo"
+    ? "🔓 Este servidor no pide token"
+    : `🔑 Autenticado como ${rol}`;
+  return { ok: true, mensaje, rol };
 }
 
 /** The reply to a status query. */
