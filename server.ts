@@ -10,7 +10,7 @@
  */
 import { runMain, usage } from "./lib/util/cli.ts";
 import { parseServerArgs, SERVER_FLAGS } from "./lib/server/config.ts";
-import { startServer } from "./lib/server/server.ts";
+import { type RunningServer, startServer } from "./lib/server/server.ts";
 import { snapshotFromRows } from "./lib/stats/replay.ts";
 import { renderReport } from "./lib/stats/report.ts";
 import { openStore } from "./lib/store/open.ts";
@@ -29,7 +29,9 @@ Subcomandos:
                     muestra las estadísticas de una base de datos (solo lectura);
                     con --html las escribe además como página autónoma con la línea de tiempo
 
-Señales: SIGINT, SIGTERM o SIGHUP apagan el servidor de forma ordenada e imprimen las estadísticas.
+Señales: SIGINT o SIGTERM apagan el servidor de forma ordenada e imprimen las estadísticas.
+SIGHUP, con --tls-cert, vuelve a leer el certificado y la clave sin cortar ninguna conexión;
+sin TLS, apaga como SIGTERM.
 SIGUSR1 se ignora (Deno abriría con ella un depurador sin autenticación en 127.0.0.1:9229).
 Códigos de salida: 0 apagado normal, 1 error al arrancar, 2 uso incorrecto.
 `;
@@ -71,15 +73,20 @@ async function main(args: string[]): Promise<number> {
       // Listen for signals before start-up, so that one arriving while the
       // server starts still ends in an orderly shutdown.
       const { promise: signalled, resolve } = Promise.withResolvers<Deno.Signal>();
-      // SIGHUP too: a closed terminal or a supervisor's "reload" must not kill
-      // the server without its drain and report.
+      // With TLS, SIGHUP is the usual "reload": the certificates are read
+      // again. Without, it must not kill the server without drain or report.
+      const started = Promise.withResolvers<RunningServer>();
+      const reloads = command.config.tls !== undefined;
       const signals: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
       const handlers = signals.map((signal) => {
-        const handler = () => resolve(signal);
+        const handler = signal === "SIGHUP" && reloads
+          ? () => void started.promise.then((server) => server.reloadTls())
+          : () => resolve(signal);
         Deno.addSignalListener(signal, handler);
         return [signal, handler] as const;
       });
       const server = await startServer(command.config);
+      started.resolve(server);
       const signal = await signalled;
       console.error(`${PROGRAM}: ${signal} recibida, apagando…`);
       // Further signals land in the same resolved promise: the drain is

@@ -421,14 +421,19 @@ Deno.test("a batch with --wait reports each order's end and counts them in the s
   );
 });
 
-Deno.test("--status shows the order's state and times; an unknown id exits 1", async () => {
+Deno.test("--status shows the order's state and times, its data with --clave; an unknown id exits 1", async () => {
   await using t = await startTestServer();
   await using raw = await TestClient.open(t.port);
-  assert.equal((await raw.request(order())).ok, true);
+  assert.equal((await raw.request(order({ clave: "k-estado" }))).ok, true);
   const found = await client(["--port", String(t.port), "--status", "1"]);
   assert.equal(found.code, EXIT.ok);
-  assert.match(found.stdout, /^📦 Pedido #1: (en cola|en proceso|listo)\n {3}cliente: +Ana\n/);
-  assert.match(found.stdout, /^ {3}recibido: +\d{4}-\d\d-\d\dT/m);
+  assert.match(found.stdout, /^📦 Pedido #1: (en cola|en proceso|listo)\n {3}recibido: +\d{4}-/);
+  assert.doesNotMatch(found.stdout, /Ana|Calle/);
+  assert.match(found.stdout, /datos del pedido: solo con su clave/);
+  const owner = await client(["--port", String(t.port), "--status", "1", "--clave", "k-estado"]);
+  assert.equal(owner.code, EXIT.ok, owner.stderr);
+  assert.match(owner.stdout, /^📦 Pedido #1: (en cola|en proceso|listo)\n {3}cliente: +Ana\n/);
+  assert.match(owner.stdout, /^ {3}recibido: +\d{4}-\d\d-\d\dT/m);
   const missing = await client(["--port", String(t.port), "--status", "99", "--json"]);
   assert.equal(missing.code, EXIT.rechazado);
   assert.equal(JSON.parse(missing.stdout).codigo, "no_encontrado");

@@ -204,8 +204,11 @@ Deno.test("a client that never reads its replies is disconnected once a write is
     // while, so the connection has been quiet for longer than idleMs when its
     // write gets stuck.
     const productos = Array.from({ length: 100 }, (_, i) => `${i}`.padEnd(200, "x"));
-    const { id } = await client.request(order({ productos }));
-    await client.send((JSON.stringify({ tipo: "estado", id }) + "\n").repeat(1000));
+    // With its key, each status reply carries the whole order.
+    const { id } = await client.request(order({ productos, clave: "grande" }));
+    await client.send(
+      (JSON.stringify({ tipo: "estado", id, clave: "grande" }) + "\n").repeat(1000),
+    );
     await waitFor(
       async () => {
         await using probe = await TestClient.connect(t.port, "::1");

@@ -146,12 +146,14 @@ Deno.test("orders that finish in time end listo while another client floods esta
     ]);
     // The largest order there is: each estado reply carries ~20 KB of it.
     await using flooder = await TestClient.open(server.port);
+    // With its key, the whole order comes back.
     const big = order({
       cliente: "Grande",
       productos: Array.from({ length: 100 }, (_, i) => `${i}`.padEnd(200, "x")),
+      clave: "grande",
     });
     const { id } = await flooder.request(big);
-    const query = encoder.encode(JSON.stringify({ tipo: "estado", id }) + "\n");
+    const query = encoder.encode(JSON.stringify({ tipo: "estado", id, clave: "grande" }) + "\n");
     const burst = new Uint8Array(query.length * 2700);
     for (let i = 0; i < 2700; i++) burst.set(query, i * query.length);
     let flooding = true;

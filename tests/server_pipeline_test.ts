@@ -18,7 +18,10 @@ Deno.test("estado pipelined right after an order sees the order it is about", as
   await using t = await startTestServer({ workMs: 200 });
   await using client = await TestClient.open(t.port);
   // A fresh database: the order gets id 1.
-  await client.send(ndjson([order({ cliente: "Primera" }), { tipo: "estado", id: 1 }]));
+  // With the key: a status by id alone would not show whose order it is.
+  await client.send(
+    ndjson([order({ cliente: "Primera", clave: "k-1" }), { tipo: "estado", id: 1, clave: "k-1" }]),
+  );
   const [accepted, status] = await client.readJsons(2);
   assert.deepEqual([accepted!.ok, accepted!.id], [true, 1]);
   assert.equal(status!.ok, true, JSON.stringify(status));
@@ -29,7 +32,7 @@ Deno.test("estado pipelined after a duplicate key sees the order the key names",
   await using t = await startTestServer({ workMs: 200 });
   await using client = await TestClient.open(t.port);
   const keyed = order({ cliente: "Con clave", clave: "pedido-ordenado" });
-  await client.send(ndjson([keyed, keyed, { tipo: "estado", id: 1 }]));
+  await client.send(ndjson([keyed, keyed, { tipo: "estado", id: 1, clave: "pedido-ordenado" }]));
   const [first, duplicate, status] = await client.readJsons(3);
   assert.deepEqual([first!.ok, first!.id], [true, 1]);
   assert.deepEqual([duplicate!.ok, duplicate!.id, duplicate!.duplicado], [true, 1, true]);

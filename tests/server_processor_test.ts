@@ -42,13 +42,16 @@ async function run(
   t: TestServer,
   caso: string,
   argumento = "-",
-): Promise<{ id: number; event: Record<string, unknown> }> {
+): Promise<{ id: number; event: Record<string, unknown>; clave: string }> {
   await using client = await TestClient.open(t.port);
-  const reply = await client.request(order({ cliente: caso, direccion: argumento, avisar: true }));
+  const clave = crypto.randomUUID();
+  const reply = await client.request(
+    order({ cliente: caso, direccion: argumento, avisar: true, clave }),
+  );
   assert.equal(reply.ok, true, JSON.stringify(reply));
   const event = await client.readJson(20_000);
   assert.equal(event.id, reply.id);
-  return { id: reply.id as number, event };
+  return { id: reply.id as number, event, clave };
 }
 
 async function motivo(t: TestServer, id: number): Promise<string> {
@@ -73,7 +76,7 @@ function httpService() {
 
 Deno.test("a processor's result is stored, and shown by estado, the terminado event and client --wait", async () => {
   await using t = await withProcessor({}, { workers: 2 });
-  const { id, event } = await run(t, "ok", "Calle 1");
+  const { id, event, clave } = await run(t, "ok", "Calle 1");
   assert.equal(event.estado, "listo");
   const pedido = event.pedido as Record<string, unknown>;
   const resultado = pedido.resultado as Record<string, unknown>;
@@ -84,8 +87,10 @@ Deno.test("a processor's result is stored, and shown by estado, the terminado ev
   assert.deepEqual((await row(t.db, id))!.resultado, resultado);
 
   await using client = await TestClient.open(t.port, "::1");
-  const estado = await client.request({ tipo: "estado", id });
+  const estado = await client.request({ tipo: "estado", id, clave });
   assert.deepEqual((estado.pedido as Record<string, unknown>).resultado, resultado);
+  const stranger = await client.request({ tipo: "estado", id });
+  assert.equal("resultado" in (stranger.pedido as object), false, "not without the key");
 
   const cli = await runScript(
     "client.ts",

@@ -214,8 +214,8 @@ Deno.test("an order reaches the same database over IPv4 and IPv6", async () => {
   await using t = await startTestServer();
   await using v4 = await TestClient.open(t.port, "127.0.0.1");
   await using v6 = await TestClient.open(t.port, "::1");
-  const reply = await v4.request(order({ cliente: "Cuatro" }));
-  const status = await v6.request({ tipo: "estado", id: reply.id });
+  const reply = await v4.request(order({ cliente: "Cuatro", clave: "cuatro-seis" }));
+  const status = await v6.request({ tipo: "estado", id: reply.id, clave: "cuatro-seis" });
   assert.equal(status.ok, true);
   assert.equal((status.pedido as { cliente: string }).cliente, "Cuatro");
 });
@@ -308,12 +308,12 @@ Deno.test("an order of 100 products is accepted and one of 101 is not", async ()
   assert.equal((await rows(t.db)).length, 1);
 });
 
-Deno.test("estado returns the stored order, and no_encontrado for an unknown id", async () => {
+Deno.test("estado with the order's key returns the stored order, and no_encontrado for an unknown id", async () => {
   await using t = await startTestServer({ workMs: 10 });
   await using client = await TestClient.open(t.port, "::1");
-  const reply = await client.request(order({ cliente: "Consulta", avisar: true }));
+  const reply = await client.request(order({ cliente: "Consulta", avisar: true, clave: "k-c" }));
   await client.readJson(); // the completion event
-  const status = await client.request({ tipo: "estado", id: reply.id });
+  const status = await client.request({ tipo: "estado", id: reply.id, clave: "k-c" });
   assert.equal(status.ok, true);
   const pedido = status.pedido as Record<string, unknown>;
   assert.equal(pedido.id, reply.id);

@@ -87,7 +87,8 @@ export const CLIENT_FLAGS: readonly FlagSpec[] = [
     type: "string",
     placeholder: "TEXTO",
     default: "una nueva al azar",
-    description: "clave de idempotencia: reenviar la misma clave nunca crea otro pedido",
+    description:
+      "clave de idempotencia: reenviar la misma clave nunca crea otro pedido; con --status, muestra el pedido entero",
   },
   {
     name: "file",
@@ -114,7 +115,7 @@ export const CLIENT_FLAGS: readonly FlagSpec[] = [
     name: "status",
     type: "string",
     placeholder: "ID",
-    description: "muestra el estado y los tiempos de un pedido",
+    description: "muestra el estado y los tiempos de un pedido (sus datos, con --clave)",
   },
   { name: "stats", type: "boolean", description: "muestra las estadísticas del servidor" },
   {
@@ -167,7 +168,7 @@ export interface ClientSettings {
 export type ClientMode =
   | { kind: "order"; fields: OrderFields; wait: boolean }
   | { kind: "batch"; file: string; wait: boolean }
-  | { kind: "status"; id: number }
+  | { kind: "status"; id: number; clave?: string }
   | { kind: "stats" };
 
 /** The parsed command line. */
@@ -228,10 +229,11 @@ function modeFrom(flags: z.infer<typeof clientFlagsSchema>): ClientMode {
     flags.stats ? "--stats" : "",
   ].filter((name) => name !== "");
   if (queries.length > 1) throw new UsageError(`${queries.join(" y ")} no pueden usarse juntos`);
-  const orderFlags = (["cliente", "productos", "direccion", "clave"] as const)
-    .filter((name) => flags[name] !== undefined)
-    .map((name) => `--${name}`);
   const query = queries[0];
+  // --clave also proves ownership to --status, which then shows the whole order.
+  const orderFlags = (["cliente", "productos", "direccion", "clave"] as const)
+    .filter((name) => flags[name] !== undefined && !(name === "clave" && query === "--status"))
+    .map((name) => `--${name}`);
   if (query && orderFlags.length > 0) {
     throw new UsageError(`${orderFlags[0]} no se combina con ${query}`);
   }
@@ -241,7 +243,11 @@ function modeFrom(flags: z.infer<typeof clientFlagsSchema>): ClientMode {
   if (flags.file !== undefined) {
     return { kind: "batch", file: flags.file, wait: flags.wait ?? false };
   }
-  if (flags.status !== undefined) return { kind: "status", id: flags.status };
+  if (flags.status !== undefined) {
+    return flags.clave === undefined
+      ? { kind: "status", id: flags.status }
+      : { kind: "status", id: flags.status, clave: flags.clave };
+  }
   if (flags.stats) return { kind: "stats" };
   const fields: OrderFields = {};
   if (flags.cliente !== undefined) fields.cliente = flags.cliente;
@@ -257,6 +263,7 @@ Uso habitual:
   ${CLIENT_PROGRAM}                          pregunta lo que falte si stdin es una terminal
   ${CLIENT_PROGRAM} --file pedidos.ndjson    un pedido JSON por línea; muestra un resumen
   ${CLIENT_PROGRAM} --status 42              estado y tiempos de un pedido
+  ${CLIENT_PROGRAM} --status 42 --clave K    el pedido entero, si K es su clave
   ${CLIENT_PROGRAM} --stats                  estadísticas del servidor en vivo
 
 Cada pedido lleva una clave de idempotencia (la de --clave o la de la línea, o

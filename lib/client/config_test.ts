@@ -82,6 +82,8 @@ Deno.test("--file, --status and --stats exclude each other and the order flags",
     [["--stats", "--cliente", "Ana"], /--cliente no se combina con --stats/],
     [["--file", "x", "--clave", "k"], /--clave no se combina con --file/],
     [["--status", "1", "--wait"], /--wait solo sirve al enviar pedidos/],
+    [["--status", "1", "--clave", "k", "--cliente", "Ana"], /--cliente no se combina con --status/],
+    [["--stats", "--clave", "k"], /--clave no se combina con --stats/],
     [["--status", "0"], /--status: debe ser un entero entre 1/],
     [["--retry", "-1"], /--retry/],
     [["--port", "0"], /--port: debe ser un entero entre 1 y 65535/],
@@ -100,6 +102,11 @@ Deno.test("each mode carries what it needs", () => {
   assert.deepEqual(run(parseClientArgs(["--status", "42"], noEnv)).mode, {
     kind: "status",
     id: 42,
+  });
+  assert.deepEqual(run(parseClientArgs(["--status", "42", "--clave", "k-1"], noEnv)).mode, {
+    kind: "status",
+    id: 42,
+    clave: "k-1",
   });
   assert.deepEqual(run(parseClientArgs(["--stats"], noEnv)).mode, { kind: "stats" });
   assert.deepEqual(run(parseClientArgs(["-f", "-", "--wait"], noEnv)).mode, {

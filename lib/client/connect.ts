@@ -234,6 +234,11 @@ function describeConnectError(
   if (error instanceof Deno.errors.ConnectionRefused) {
     return { failure: "rechazada", reason: "conexión rechazada" };
   }
+  // A reset while connecting: the server is there but dropped this one (a
+  // listener being swapped as certificates are reloaded); worth retrying.
+  if (error instanceof Deno.errors.ConnectionReset) {
+    return { failure: "rechazada", reason: "conexión reiniciada" };
+  }
   if (isAbort(error) || error instanceof Deno.errors.TimedOut) {
     return { failure: "tiempo", reason: `sin respuesta en ${Math.round(budgetMs)} ms` };
   }

@@ -115,6 +115,16 @@ Deno.test("an address this machine cannot use is one Spanish line naming it, not
   }
 });
 
+Deno.test("a connection reset while connecting is a refusal, which may be retried", async () => {
+  const reset: Dial = () => Promise.reject(new Deno.errors.ConnectionReset("reset"));
+  const error = await connectToHost("127.0.0.1", 9, { timeoutMs: 1000, dial: reset }).catch((e) =>
+    e
+  );
+  assert.ok(error instanceof ConnectionError);
+  assert.equal(error.failure, "rechazada");
+  assert.equal(error.message, "no se pudo conectar a 127.0.0.1:9: conexión reiniciada");
+});
+
 Deno.test("addresses share the time budget: a silent first address leaves time for the next", async () => {
   const started: number[] = [];
   const t0 = Date.now();

@@ -6,7 +6,13 @@
  * @module
  */
 import { escapeControl } from "../util/log.ts";
-import type { FinishedEvent, OrderView, Reply } from "../wire/protocol.ts";
+import {
+  type FinishedEvent,
+  isWholeOrder,
+  type OrderView,
+  type PublicOrderView,
+  type Reply,
+} from "../wire/protocol.ts";
 import { renderReport } from "../stats/report.ts";
 import type { StatsReply } from "../stats/snapshot.ts";
 
@@ -134,15 +140,25 @@ export const humanRenderer: Renderer = {
   unanswered: () => "",
 };
 
-function orderRows(p: OrderView): [string, string][] {
-  const rows: [string, string][] = [
-    ["cliente", p.cliente],
-    ["productos", p.productos.join(", ")],
-    ["dirección", p.direccion],
+function orderRows(p: OrderView | PublicOrderView): [string, string][] {
+  const times: [string, string][] = [
     ["recibido", p.fecha_recibido],
     ["inicio", p.fecha_inicio ?? "—"],
     ["fin", p.fecha_fin ?? "—"],
     ["duración", seconds(p.duracion)],
+  ];
+  if (!isWholeOrder(p)) {
+    return [
+      ...times,
+      ["intentos", String(p.intentos)],
+      ["datos del pedido", "solo con su clave (--clave) o un token de operador"],
+    ];
+  }
+  const rows: [string, string][] = [
+    ["cliente", p.cliente],
+    ["productos", p.productos.join(", ")],
+    ["dirección", p.direccion],
+    ...times,
     ["worker", p.worker === null ? "—" : String(p.worker)],
     ["intentos", String(p.intentos)],
   ];

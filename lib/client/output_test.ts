@@ -87,6 +87,31 @@ Deno.test("a processor's result is shown as compact JSON, escaped, when there is
   assert.deepEqual(json.pedido.resultado, withResult.resultado);
 });
 
+Deno.test("a status without proof shows its state and times and says how to see the rest", () => {
+  const {
+    cliente: _c,
+    productos: _p,
+    direccion: _d,
+    worker: _w,
+    motivo_fallo: _m,
+    resultado: _r,
+    ...rest
+  } = done;
+  assert.equal(
+    humanRenderer.status(statusReply(rest)),
+    [
+      "📦 Pedido #42: listo",
+      "   recibido:         2026-11-28T10:00:00.000Z",
+      "   inicio:           2026-11-28T10:00:00.010Z",
+      "   fin:              2026-11-28T10:00:02.013Z",
+      "   duración:         2.003 s",
+      "   intentos:         1",
+      "   datos del pedido: solo con su clave (--clave) o un token de operador",
+      "",
+    ].join("\n"),
+  );
+});
+
 Deno.test("statistics are rendered as the server's own report", () => {
   const snapshot = new ProcessingStats().snapshot({ enCola: 1, enProceso: 2 });
   const reply = { ok: true as const, mensaje: "📊", estadisticas: snapshot };

@@ -107,7 +107,12 @@ function runMode(run: Run, mode: ClientMode): Promise<number> {
   if (mode.kind !== "batch") run.io.dropPrivileges?.();
   switch (mode.kind) {
     case "status":
-      return query(run, { tipo: "estado", id: mode.id }, "pedido", run.out.status);
+      return query(
+        run,
+        { tipo: "estado", id: mode.id, ...(mode.clave === undefined ? {} : { clave: mode.clave }) },
+        "pedido",
+        run.out.status,
+      );
     case "stats":
       return query(run, { tipo: "estadisticas", intervalos: true }, "estadisticas", run.out.stats);
     case "order":

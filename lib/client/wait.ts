@@ -3,16 +3,22 @@
  *
  * The server pushes a `terminado` event to the connection that sent an order
  * with `avisar`. It does not for a resent key (a `duplicado` reply) nor after
- * a reconnection, so those orders are asked about with `estado`. While
- * waiting, one `estado` per interval also proves the server still answers:
- * a server that hangs shows up as a reply timeout instead of a silent wait.
+ * a reconnection, so those orders are asked about with `estado`, giving
+ * their `clave` so that the server shows the whole order. While waiting, one
+ * `estado` per interval also proves the server still answers: a server that
+ * hangs shows up as a reply timeout instead of a silent wait.
  *
  * @module
  */
 import { ConnectionError } from "./errors.ts";
 import type { OutgoingOrder } from "./orders.ts";
 import type { ProtocolSession, SessionKeeper } from "./session.ts";
-import { type FinishedEvent, finishedEvent, type OrderView } from "../wire/protocol.ts";
+import {
+  type FinishedEvent,
+  finishedEvent,
+  isWholeOrder,
+  type OrderView,
+} from "../wire/protocol.ts";
 
 /** How often to ask about orders no event will announce, and to check the server is alive. */
 export const POLL_INTERVAL_MS = 1000;
@@ -57,12 +63,16 @@ export async function waitForOrders(
     [...waiting].filter(([, entries]) => entries.every((e) => e.subscribedOn !== session))
       .map(([id]) => id);
   const ask = async (ids: readonly number[]) => {
-    const replies = await Promise.all(ids.map((id) => session.request({ tipo: "estado", id })));
+    const replies = await Promise.all(
+      ids.map((id) =>
+        session.request({ tipo: "estado", id, clave: waiting.get(id)![0]!.order.clave })
+      ),
+    );
     for (const [index, reply] of replies.entries()) {
-      if (!reply.ok || !reply.pedido) {
+      if (!reply.ok || !reply.pedido || !isWholeOrder(reply.pedido)) {
         throw new ConnectionError(
           "protocolo",
-          `el servidor no sabe del pedido #${ids[index]} que aceptó: ${reply.mensaje}`,
+          `el servidor no muestra el pedido #${ids[index]} que aceptó: ${reply.mensaje}`,
         );
       }
       if (isFinal(reply.pedido)) finish(finishedEvent(reply.pedido));

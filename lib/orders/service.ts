@@ -13,6 +13,7 @@ import {
   type FinishedEvent,
   finishedEvent,
   type OrderView,
+  type PublicOrderView,
   type Reply,
   statusReply,
 } from "../wire/protocol.ts";
@@ -299,10 +300,20 @@ export class OrderService {
     });
   }
 
-  /** The state and times of one order. */
-  async status(id: number): Promise<Reply> {
+  /** The state and times of one order, as `view` lets the asker see it. */
+  async status(
+    id: number,
+    view: (order: OrderView) => OrderView | PublicOrderView,
+  ): Promise<Reply> {
     const order = await this.#store.findById(id);
-    return order ? statusReply(order) : failure("no_encontrado", `no existe el pedido #${id}`);
+    return order
+      ? statusReply(view(order))
+      : failure("no_encontrado", `no existe el pedido #${id}`);
+  }
+
+  /** The id of the order sent with idempotency key `clave`, if any. */
+  idForKey(clave: string): Promise<number | undefined> {
+    return this.#store.findIdByKey(clave);
   }
 
   /** This run's statistics so far, shared with other requests (see `SnapshotCache`). */

@@ -488,8 +488,10 @@ Deno.test("after shutdown begins orders get apagando; shutdown counts unwritten 
 Deno.test("estado answers the stored order, or no_encontrado", async () => {
   const { service, store } = setup();
   store.put(2, { estado: "listo" });
-  const found = await service.status(2);
+  const found = await service.status(2, (order) => order);
   assert.equal(found.ok && found.pedido?.estado, "listo");
-  const missing = await service.status(3);
+  const seen = await service.status(2, ({ id, estado }) => ({ id, estado } as never));
+  assert.deepEqual(seen.ok && seen.pedido, { id: 2, estado: "listo" }, "as the view shapes it");
+  const missing = await service.status(3, (order) => order);
   assert.equal(!missing.ok && missing.codigo, "no_encontrado");
 });

@@ -14,6 +14,8 @@ import {
 } from "../util/cli.ts";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "../wire/framing.ts";
 import { DEFAULT_PORT } from "../wire/protocol.ts";
+import { DEFAULT_MAX_CONNECTIONS_PER_IP } from "./limits.ts";
+import type { TlsFiles } from "./tls.ts";
 import type { LogLevel } from "../util/log.ts";
 import type { SyncMode } from "../store/types.ts";
 import type { WorkMode } from "../orders/work.ts";
@@ -55,6 +57,15 @@ export interface ServerConfig {
   logLevel: LogLevel;
   /** Where to serve metrics, health checks and the dashboard; off when absent. */
   http?: HttpAddress;
+  /**
+   * Open connections per remote address. Absent: {@linkcode DEFAULT_MAX_CONNECTIONS_PER_IP}
+   * for every address but loopback; given, for every address.
+   */
+  maxConnectionsPerIp?: number;
+  /** PEM certificate and key: every listener speaks TLS. Absent: plain TCP. */
+  tls?: TlsFiles;
+  /** The tokens file: connections must authenticate. Absent: everyone is `anonimo`. */
+  tokensFile?: string;
 }
 
 /** IPv4 and IPv6 any-address: two sockets, one per family. */
@@ -208,7 +219,32 @@ export const SERVER_FLAGS: readonly FlagSpec[] = [
     type: "string",
     placeholder: "N",
     default: String(DEFAULTS.idleMs),
-    description: "cierra una conexión sin ningún mensaje completo durante este tiempo",
+    description: "cierra una conexión sin ningún mensaje válido durante este tiempo",
+  },
+  {
+    name: "max-connections-per-ip",
+    type: "string",
+    placeholder: "N",
+    default: `${DEFAULT_MAX_CONNECTIONS_PER_IP}, sin límite en loopback si no se indica`,
+    description: "conexiones abiertas a la vez desde una misma dirección",
+  },
+  {
+    name: "tls-cert",
+    type: "string",
+    placeholder: "ARCHIVO",
+    description: "certificado PEM (con su cadena): todas las direcciones hablan TLS",
+  },
+  {
+    name: "tls-key",
+    type: "string",
+    placeholder: "ARCHIVO",
+    description: "clave privada PEM del certificado",
+  },
+  {
+    name: "tokens",
+    type: "string",
+    placeholder: "ARCHIVO",
+    description: "una línea ROL TOKEN por token (cliente u operador); exige autenticarse",
   },
   {
     name: "http",
@@ -278,6 +314,10 @@ const serverFlagsSchema = z.object({
     return address;
   }).optional(),
   html: z.string().min(1, { error: "no puede estar vacío" }).optional(),
+  "max-connections-per-ip": integerFlag(1, 1_000_000).optional(),
+  "tls-cert": z.string().min(1, { error: "no puede estar vacío" }).optional(),
+  "tls-key": z.string().min(1, { error: "no puede estar vacío" }).optional(),
+  tokens: z.string().min(1, { error: "no puede estar vacío" }).optional(),
   verbose: z.boolean().optional(),
   quiet: z.boolean().optional(),
 }).refine((flags) => !(flags.verbose && flags.quiet), {
@@ -292,7 +332,9 @@ const serverFlagsSchema = z.object({
     flags.processor === undefined ||
     (flags["work-ms"] === undefined && flags["work-mode"] === undefined),
   { error: "--work-ms y --work-mode son del trabajo simulado: no se usan con --processor" },
-);
+).refine((flags) => (flags["tls-cert"] === undefined) === (flags["tls-key"] === undefined), {
+  error: "--tls-cert y --tls-key van juntos",
+});
 
 /** What the command line asks for. */
 export type ServerCommand =
@@ -349,6 +391,13 @@ export function parseServerArgs(args: readonly string[]): ServerCommand {
       idleMs: flags["idle-ms"] ?? DEFAULTS.idleMs,
       logLevel: flags.verbose ? "verbose" : flags.quiet ? "quiet" : "normal",
       ...(flags.http === undefined ? {} : { http: flags.http }),
+      ...(flags["max-connections-per-ip"] === undefined
+        ? {}
+        : { maxConnectionsPerIp: flags["max-connections-per-ip"] }),
+      ...(flags["tls-cert"] === undefined || flags["tls-key"] === undefined
+        ? {}
+        : { tls: { certFile: flags["tls-cert"], keyFile: flags["tls-key"] } }),
+      ...(flags.tokens === undefined ? {} : { tokensFile: flags.tokens }),
     },
   };
 }

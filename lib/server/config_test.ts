@@ -44,6 +44,14 @@ Deno.test("every flag is parsed and validated", () => {
     "5",
     "--idle-ms",
     "1000",
+    "--max-connections-per-ip",
+    "3",
+    "--tls-cert",
+    "c.pem",
+    "--tls-key",
+    "k.pem",
+    "--tokens",
+    "tokens.txt",
     "-q",
   ]);
   assert.deepEqual(command, {
@@ -64,6 +72,9 @@ Deno.test("every flag is parsed and validated", () => {
       maxConnections: 5,
       idleMs: 1000,
       logLevel: "quiet",
+      maxConnectionsPerIp: 3,
+      tls: { certFile: "c.pem", keyFile: "k.pem" },
+      tokensFile: "tokens.txt",
     },
   });
 });
@@ -78,6 +89,10 @@ Deno.test("bad command lines are one-line usage errors naming the flag", () => {
     [["--frobnicate"], /^opción desconocida: --frobnicate$/],
     [["--max"], /^falta el valor de --max/],
     [["-v", "-q"], /no pueden usarse juntos/],
+    [["--tls-cert", "c.pem"], /^--tls-cert y --tls-key van juntos$/],
+    [["--tls-key", "k.pem"], /^--tls-cert y --tls-key van juntos$/],
+    [["--max-connections-per-ip", "0"], /^--max-connections-per-ip: debe ser un entero entre 1/],
+    [["--tokens", ""], /^--tokens: no puede estar vacío$/],
     [["serve"], /^subcomando desconocido: serve/],
   ];
   for (const [args, message] of cases) {

@@ -8,7 +8,10 @@
  * @module
  */
 import { type FrameErrorCode, MessageFramer } from "../wire/framing.ts";
+import { ConnectionAuth, WRONG_TOKEN_CLOSE_MS } from "./auth.ts";
 import type { RequestContext } from "./handlers.ts";
+import { countsAsActivity } from "./limits.ts";
+import type { TokenTable } from "./tokens.ts";
 import { formatAddress, writeAll } from "../util/net.ts";
 import type { Logger } from "../util/log.ts";
 import type { OrderListener } from "../orders/service.ts";
@@ -27,6 +30,8 @@ export interface ConnectionOptions {
   isRead: (message: Record<string, unknown>) => boolean;
   /** Counts a message rejected before it reached a handler. */
   onFrameError: (codigo: FrameErrorCode) => void;
+  /** When set, a connection must authenticate before anything else. */
+  tokens?: TokenTable | undefined;
   log: Logger;
 }
 
@@ -87,6 +92,9 @@ export class Connection implements OrderListener {
   /** Set while replies to a read are being prepared; see `notify`. */
   #heldEvents: string[] | undefined;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Ends the wait before closing a connection that gave a wrong token. */
+  #hangUpTimer: ReturnType<typeof setTimeout> | undefined;
+  #hangUpDone: (() => void) | undefined;
 
   constructor(conn: Deno.Conn, options: ConnectionOptions) {
     this.#conn = conn;
@@ -138,6 +146,8 @@ export class Connection implements OrderListener {
     if (!this.#open) return;
     this.#open = false;
     clearTimeout(this.#idleTimer);
+    clearTimeout(this.#hangUpTimer);
+    this.#hangUpDone?.();
     try {
       this.#conn.close();
     } catch {
@@ -154,7 +164,10 @@ export class Connection implements OrderListener {
   async #readLoop() {
     const framer = new MessageFramer({ maxBytes: this.#options.maxBytes });
     let buffer = new Uint8Array(MIN_READ_BUFFER_BYTES);
-    const context: RequestContext = { listener: this };
+    const context: RequestContext = {
+      listener: this,
+      auth: new ConnectionAuth(this.#options.tokens),
+    };
     while (this.#open) {
       const count = await this.#conn.read(buffer).catch((error) => {
         if (this.#open) throw error;
@@ -166,7 +179,6 @@ export class Connection implements OrderListener {
         buffer = new Uint8Array(buffer.length * 2);
       }
       if (frames.length === 0) continue;
-      this.#lastMessageAt = Date.now();
       this.#heldEvents = [];
       // Requests run as if one ran after the other: writes start at once,
       // one after another, and share the group commit; a read request waits
@@ -193,6 +205,7 @@ export class Connection implements OrderListener {
           this.#options.onFrameError(frame.codigo);
           reply = failure(frame.codigo, frame.detalle);
         }
+        this.#noteActivity(reply);
         if (reply instanceof Promise) {
           replies.push(reply);
           unsettled = true;
@@ -222,7 +235,31 @@ export class Connection implements OrderListener {
       // never reads stops being read, and its buffers stay bounded.
       await this.#writes;
       if (framer.closed) return;
+      if (context.auth.hangUp) return await this.#hangUp();
     }
+  }
+
+  /** Waits, reading nothing more, then lets `serve` close: a wrong token's price. */
+  #hangUp(): Promise<void> {
+    if (!this.#open) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#hangUpDone = resolve;
+      this.#hangUpTimer = setTimeout(resolve, WRONG_TOKEN_CLOSE_MS);
+    });
+  }
+
+  /**
+   * Invalid or unauthorised messages are not activity: a connection sending
+   * nothing else is closed as idle.
+   */
+  #noteActivity(reply: Reply | Promise<Reply>) {
+    if (!(reply instanceof Promise)) {
+      if (countsAsActivity(reply)) this.#lastMessageAt = Date.now();
+      return;
+    }
+    reply.then((settled) => {
+      if (countsAsActivity(settled)) this.#lastMessageAt = Date.now();
+    }, () => {});
   }
 
   /** The handler's reply; a reply it can give at once is returned as is, not as a promise. */
@@ -282,7 +319,7 @@ export class Connection implements OrderListener {
     const busy = this.#heldEvents !== undefined || this.#watching.size > 0;
     const quietFor = now - this.#lastMessageAt;
     if (!busy && quietFor >= idleMs) {
-      this.#send(encodeLine(failure("inactivo", `sin mensajes durante ${idleMs} ms`)));
+      this.#send(encodeLine(failure("inactivo", `sin ningún mensaje válido durante ${idleMs} ms`)));
       this.#writes.finally(() => this.close());
       this.#armIdleTimer(idleMs);
       return;

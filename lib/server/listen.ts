@@ -15,6 +15,14 @@ export class PortInUseError extends Error {
   override name = "PortInUseError";
 }
 
+/** A bound TCP socket, plain or TLS. */
+export type NetListener = Deno.Listener<Deno.Conn, Deno.NetAddr>;
+
+/** Opens one listening socket: plain TCP, or TLS (`lib/server/tls.ts`). */
+export type ListenFunction = (options: Deno.TcpListenOptions) => NetListener;
+
+const listenTcp: ListenFunction = (options) => Deno.listen(options);
+
 /**
  * Binds every host on `port` (0: one free port chosen by the system, shared by
  * all hosts). Falls back to a single dual-stack `[::]` socket where the system
@@ -26,13 +34,14 @@ export function bindListeners(
   hosts: readonly string[],
   port: number,
   log: Logger,
-): Deno.TcpListener[] {
+  listen: ListenFunction = listenTcp,
+): NetListener[] {
   if (port !== 0) { for (const hostname of hosts) probe(hostname, port); }
-  const listeners: Deno.TcpListener[] = [];
+  const listeners: NetListener[] = [];
   try {
     let boundPort = port;
     for (const hostname of hosts) {
-      const listener = Deno.listen({ hostname, port: boundPort, reusePort: true });
+      const listener = listen({ hostname, port: boundPort, reusePort: true });
       boundPort = listener.addr.port;
       listeners.push(listener);
     }
@@ -48,7 +57,7 @@ export function bindListeners(
       "SO_REUSEPORT no disponible en este sistema: se escucha en un solo socket dual-stack [::]",
     );
     try {
-      return [Deno.listen({ hostname: "::", port })];
+      return [listen({ hostname: "::", port })];
     } catch (fallbackError) {
       throw translate(fallbackError, port);
     }

@@ -7,9 +7,20 @@
  * @module
  */
 import type { ServerConfig } from "./config.ts";
+import { acceptLoop, ListenerSlot } from "./accept.ts";
 import { Connection } from "./connection.ts";
 import { handleMessage, isRead } from "./handlers.ts";
-import { bindListeners } from "./listen.ts";
+import { DEFAULT_MAX_CONNECTIONS_PER_IP, PerIpLimiter } from "./limits.ts";
+import { bindListeners, type NetListener } from "./listen.ts";
+import {
+  type CertifiedKey,
+  describeCertificate,
+  listenTls,
+  readCertifiedKey,
+  reloadCertificates,
+} from "./tls.ts";
+import { loadTokens, type TokenTable } from "./tokens.ts";
+import { descriptorWarning, exposureWarning, readOpenFilesLimit } from "./warnings.ts";
 import { formatAddress } from "../util/net.ts";
 import { createLogger, type Logger } from "../util/log.ts";
 import { OrderService, type ShutdownSummary } from "../orders/service.ts";
@@ -42,6 +53,14 @@ export interface RunningServer extends AsyncDisposable {
   readonly recovered: number;
   /** The dashboard's URL, with `--http`. */
   readonly httpUrl?: string;
+  /** Whether the listeners speak TLS (`--tls-cert`). */
+  readonly tls: boolean;
+  /**
+   * Re-reads the TLS certificate and key and serves new connections with
+   * them; open connections are untouched. Resolves false (and logs why) if
+   * the new files are unusable: the old certificate then stays.
+   */
+  reloadTls(): Promise<boolean>;
   /** Stops gracefully; safe to call more than once (every call gets the same result). */
   shutdown(): Promise<ShutdownSummary>;
 }
@@ -50,6 +69,8 @@ const WORKER_URL = new URL("../../worker.ts", import.meta.url);
 const SUMMARY_INTERVAL_MS = 5000;
 /** How long a closing connection may take to flush its last replies. */
 const CLOSE_GRACE_MS = 1000;
+/** How long a turned-away connection may take to receive its one line (a TLS handshake first). */
+const REFUSE_GRACE_MS = 5000;
 
 /**
  * Starts a server. It leaves process-wide state alone: a program that serves
@@ -85,6 +106,11 @@ export async function startServer(
   }
   const createWorker = overrides.createWorker ??
     (processor ? workerWith(processor.permissions) : undefined);
+  // Files named on the command line are read before the store is opened or anything bound.
+  const loaded = config.tokensFile === undefined ? undefined : loadTokens(config.tokensFile);
+  const tokens: TokenTable | undefined = loaded?.tokens;
+  const tlsFiles = config.tls;
+  let certified: CertifiedKey | undefined = tlsFiles ? readCertifiedKey(tlsFiles) : undefined;
   // Loaded only with --http: prom-client takes a noticeable part of a second
   // to load, which a server without it should not pay at start-up.
   const { startHttpServer } = config.http ? await import("../http/server.ts") : {};
@@ -93,9 +119,14 @@ export async function startServer(
   const connections = new Set<Connection>();
   let http: RunningHttpServer | undefined;
   const store = await openStore(config.db, { sync: config.sync });
-  let listeners: Deno.TcpListener[];
+  let listeners: NetListener[];
   try {
-    listeners = bindListeners(config.hosts, config.port, log);
+    listeners = bindListeners(
+      config.hosts,
+      config.port,
+      log,
+      tlsFiles && certified ? (options) => listenTls(options, certified!, tlsFiles) : undefined,
+    );
   } catch (error) {
     await store.close();
     throw error;
@@ -167,7 +198,21 @@ export async function startServer(
   );
   if (processor) log.notice(processor.summary);
   if (recovered > 0) log.info(`recuperados ${recovered} pedidos sin terminar`);
-  for (const address of addresses) log.notice(`escuchando en ${address}`);
+  if (loaded) {
+    log.info(`${tokens!.size} tokens: cada conexión debe autenticarse`);
+    if (loaded.warning) log.warn(loaded.warning);
+  }
+  if (certified) logCertificate(certified, log);
+  const exposure = exposureWarning(config.hosts, {
+    tls: certified !== undefined,
+    tokens: tokens !== undefined,
+  });
+  if (exposure) log.warn(exposure);
+  const descriptors = descriptorWarning(config.maxConnections, readOpenFilesLimit());
+  if (descriptors) log.warn(descriptors);
+  for (const address of addresses) {
+    log.notice(`escuchando en ${address}${certified ? " (TLS)" : ""}`);
+  }
   if (http) log.notice(`panel, métricas y comprobaciones en ${http.url}`);
 
   const connectionsDone = new Set<Promise<void>>();
@@ -179,29 +224,60 @@ export async function startServer(
       handleMessage(message, context, service),
     isRead,
     onFrameError: (codigo: string) => service.recordRejected(codigo),
+    tokens,
     log,
   };
 
-  const accept = async (listener: Deno.TcpListener) => {
-    try {
-      for await (const conn of listener) {
-        if (connections.size >= config.maxConnections) {
-          refuse(conn);
-          continue;
-        }
-        const connection = new Connection(conn, connectionOptions);
-        connections.add(connection);
-        const done = connection.serve().finally(() => {
-          connections.delete(connection);
-          connectionsDone.delete(done);
-        });
-        connectionsDone.add(done);
-      }
-    } catch (error) {
-      if (!service.closing) log.error(`no se aceptan más conexiones: ${error}`);
-    }
+  // Given explicitly, the per-address limit applies to loopback too; by default it spares
+  // the machine's own tools (tests, load, bench), which open thousands of connections.
+  const perIp = new PerIpLimiter({
+    limit: config.maxConnectionsPerIp ?? DEFAULT_MAX_CONNECTIONS_PER_IP,
+    exemptLoopback: config.maxConnectionsPerIp === undefined,
+  });
+  const refusals = new Map<Deno.Conn, Promise<void>>();
+  const turnAway = (conn: Deno.Conn, detalle?: string) => {
+    refusals.set(conn, refuse(conn, detalle).finally(() => refusals.delete(conn)));
   };
-  const accepting = Promise.all(listeners.map(accept));
+  const onConnection = (conn: Deno.Conn) => {
+    if (connections.size >= config.maxConnections) return turnAway(conn);
+    const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
+    if (!perIp.tryOpen(ip)) {
+      return turnAway(conn, `la dirección ${ip} ya tiene ${perIp.count(ip)} abiertas`);
+    }
+    const connection = new Connection(conn, connectionOptions);
+    connections.add(connection);
+    const done = connection.serve().finally(() => {
+      perIp.release(ip);
+      connections.delete(connection);
+      connectionsDone.delete(done);
+    });
+    connectionsDone.add(done);
+  };
+  const slots = listeners.map((listener) => new ListenerSlot(listener));
+  const accepting = Promise.all(
+    slots.map((slot, index) => acceptLoop(slot, onConnection, { log, name: addresses[index]! })),
+  );
+
+  let reloading = Promise.resolve(true);
+  const reloadTls = () => {
+    reloading = reloading.then(() => {
+      if (!tlsFiles || service.closing) return false;
+      try {
+        certified = reloadCertificates(slots, tlsFiles);
+      } catch (error) {
+        log.error(
+          `no se recargaron los certificados TLS (se sigue con los anteriores): ${
+            error instanceof Error ? error.message : String(error)
+          }`,
+        );
+        return false;
+      }
+      log.notice("certificados TLS recargados; las conexiones abiertas siguen con los anteriores");
+      logCertificate(certified, log);
+      return true;
+    });
+    return reloading;
+  };
 
   let lastAdmitted = 0;
   const summaryTimer = setInterval(() => {
@@ -221,7 +297,8 @@ export async function startServer(
       phase = "apagando";
       service.beginShutdown();
       clearInterval(summaryTimer);
-      for (const listener of listeners) listener.close();
+      await reloading;
+      for (const slot of slots) slot.close();
       await accepting;
       log.info("apagando: se esperan los pedidos en proceso");
       const summary = await service.shutdown(config.drainMs);
@@ -233,6 +310,8 @@ export async function startServer(
         ),
       );
       await Promise.all(connectionsDone);
+      for (const conn of refusals.keys()) closeQuietly(conn);
+      await Promise.all(refusals.values());
       await http?.close();
       await store.close();
       if (summary.abandoned > 0) {
@@ -252,6 +331,8 @@ export async function startServer(
     port: listeners[0]!.addr.port,
     recovered,
     ...(http ? { httpUrl: http.url } : {}),
+    tls: tlsFiles !== undefined,
+    reloadTls,
     shutdown,
     [Symbol.asyncDispose]: async () => {
       await shutdown();
@@ -259,15 +340,34 @@ export async function startServer(
   };
 }
 
-function refuse(conn: Deno.Conn) {
-  const line = new TextEncoder().encode(encodeLine(failure("demasiadas_conexiones")));
-  conn.write(line).catch(() => {}).finally(() => {
-    try {
-      conn.close();
-    } catch {
-      // The peer went first.
-    }
-  });
+/** Sends `demasiadas_conexiones` instead of the greeting, then closes; bounded in time. */
+async function refuse(conn: Deno.Conn, detalle?: string): Promise<void> {
+  const line = new TextEncoder().encode(encodeLine(failure("demasiadas_conexiones", detalle)));
+  const close = () => closeQuietly(conn);
+  const timer = setTimeout(close, REFUSE_GRACE_MS);
+  try {
+    await conn.write(line);
+  } catch {
+    // Nobody is listening for the reason; closing is all that is left.
+  } finally {
+    clearTimeout(timer);
+    close();
+  }
+}
+
+function closeQuietly(conn: Deno.Conn) {
+  try {
+    conn.close();
+  } catch {
+    // Closed already: by the peer, the grace timer or shutdown.
+  }
+}
+
+function logCertificate(certified: CertifiedKey, log: Logger) {
+  const described = describeCertificate(certified.cert, new Date());
+  if (!described) return;
+  if (described.expired) log.warn(`${described.line}: ya caducó`);
+  else log.info(described.line);
 }
 
 function withTimeout(promise: Promise<void>, ms: number): Promise<void> {

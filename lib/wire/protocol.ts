@@ -97,7 +97,8 @@ export interface OkReply {
   mensaje: string;
   id?: number;
   duplicado?: boolean;
-  pedido?: OrderView;
+  /** The whole order only to its sender (by `clave`) or an operator. */
+  pedido?: OrderView | PublicOrderView;
   estadisticas?: unknown;
   rol?: Rol;
 }
@@ -235,7 +236,7 @@ export function authenticated(rol: Rol): OkReply {
 }
 
 /** The reply to a status query. */
-export function statusReply(pedido: OrderView): OkReply {
+export function statusReply(pedido: OrderView | PublicOrderView): OkReply {
   return { ok: true, mensaje: `📦 Pedido #${pedido.id}: ${pedido.estado}`, pedido };
 }
 

@@ -81,12 +81,21 @@ export const orderSchema = z.strictObject({
 /** A validated order. */
 export type Order = z.infer<typeof orderSchema>;
 
+/** Longest accepted token: far more than any random token needs. */
+export const MAX_TOKEN = 1024;
+
+// By id, by key, or both: the key is the proof that shows the whole order.
 const statusSchema = z.strictObject({
   tipo: z.literal("estado"),
   id: z.number({ error: typeError("id", "un número") })
     .int({ error: "id debe ser un entero" })
     .positive({ error: "id debe ser positivo" })
-    .max(Number.MAX_SAFE_INTEGER, { error: "id es demasiado grande" }),
+    .max(Number.MAX_SAFE_INTEGER, { error: "id es demasiado grande" })
+    .optional(),
+  clave: text("clave", MAX_CLAVE).optional(),
+}).refine((request) => request.id !== undefined || request.clave !== undefined, {
+  error: "falta id o clave",
+  path: ["id"],
 });
 
 const statisticsSchema = z.strictObject({
@@ -95,14 +104,23 @@ const statisticsSchema = z.strictObject({
   intervalos: z.boolean({ error: typeError("intervalos", "true o false") }).optional(),
 });
 
+// The token is compared as sent: no trimming, so what works is exactly what the file holds.
+const authSchema = z.strictObject({
+  tipo: z.literal("auth"),
+  token: z.string({ error: typeError("token", "un texto") })
+    .min(1, { error: "token no puede estar vacío" })
+    .max(MAX_TOKEN, { error: `token admite como máximo ${MAX_TOKEN} caracteres` }),
+});
+
 /** Every request a client may send, by `tipo`; a message without `tipo` is an order. */
 export type Request =
   | ({ tipo: "pedido" } & Order)
   | z.infer<typeof statusSchema>
-  | z.infer<typeof statisticsSchema>;
+  | z.infer<typeof statisticsSchema>
+  | z.infer<typeof authSchema>;
 
 /** The request kinds, for help texts and error messages. */
-export const TIPOS = ["pedido", "estado", "estadisticas"] as const;
+export const TIPOS = ["pedido", "estado", "estadisticas", "auth"] as const;
 
 /** The outcome of validating one message. */
 export type Validation =
@@ -127,6 +145,8 @@ export function parseRequest(message: Record<string, unknown>): Validation {
       return fromZod(statusSchema.safeParse(message));
     case "estadisticas":
       return fromZod(statisticsSchema.safeParse(message));
+    case "auth":
+      return fromZod(authSchema.safeParse(message));
     default:
       return {
         ok: false,

@@ -127,7 +127,22 @@ Deno.test("status and statistics requests are validated by tipo", () => {
     ok: false,
     errores: { id: "id debe ser positivo" },
   });
-  assert.deepEqual(parseRequest({ tipo: "estado" }), { ok: false, errores: { id: "falta id" } });
+  assert.deepEqual(parseRequest({ tipo: "estado" }), {
+    ok: false,
+    errores: { id: "falta id o clave" },
+  });
+  assert.deepEqual(parseRequest({ tipo: "estado", clave: " k-1 " }), {
+    ok: true,
+    request: { tipo: "estado", clave: "k-1" },
+  });
+  assert.deepEqual(parseRequest({ tipo: "estado", id: 42, clave: "k-1" }), {
+    ok: true,
+    request: { tipo: "estado", id: 42, clave: "k-1" },
+  });
+  assert.deepEqual(parseRequest({ tipo: "estado", clave: "" }), {
+    ok: false,
+    errores: { clave: "clave no puede estar vacío" },
+  });
   assert.deepEqual(parseRequest({ tipo: "estadisticas" }), {
     ok: true,
     request: { tipo: "estadisticas" },
@@ -146,6 +161,23 @@ Deno.test("status and statistics requests are validated by tipo", () => {
   });
   const unknown = parseRequest({ tipo: "borrar" });
   assert.match(!unknown.ok ? unknown.errores.tipo ?? "" : "", /tipo desconocido/);
+});
+
+Deno.test("an auth request carries its token exactly as sent", () => {
+  assert.deepEqual(parseRequest({ tipo: "auth", token: " t " }), {
+    ok: true,
+    request: { tipo: "auth", token: " t " },
+  });
+  assert.deepEqual(parseRequest({ tipo: "auth" }), {
+    ok: false,
+    errores: { token: "falta token" },
+  });
+  assert.deepEqual(parseRequest({ tipo: "auth", token: 5, extra: 1 }), {
+    ok: false,
+    errores: { token: "token debe ser un texto", extra: "campo desconocido" },
+  });
+  const long = parseRequest({ tipo: "auth", token: "x".repeat(1025) });
+  assert.equal(!long.ok && long.errores.token, "token admite como máximo 1024 caracteres");
 });
 
 Deno.test("optional clave and avisar are validated", () => {
