@@ -35,7 +35,7 @@ Deno.test("the server's set is read from deno.json, and an unknown set is an err
   assert.deepEqual(permissionSet("client"), [
     "--allow-net",
     "--allow-read",
-    "--allow-env=PEDIDOS_HOST,PEDIDOS_PORT",
+    "--allow-env=PEDIDOS_HOST,PEDIDOS_PORT,PEDIDOS_TOKEN",
   ]);
   assert.throws(() => permissionSet("nadie"), RangeError);
 });

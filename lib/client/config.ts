@@ -15,6 +15,7 @@ import {
   validateFlags,
 } from "../util/cli.ts";
 import { parseHost } from "./connect.ts";
+import type { CredentialSettings } from "./credentials.ts";
 import { EXIT } from "./errors.ts";
 import { type OrderFields, splitProducts } from "./orders.ts";
 import { RETRY_BASE_MS, RETRY_CAP_MS } from "./retry.ts";
@@ -27,6 +28,8 @@ export const CLIENT_PROGRAM = "pedidos-client";
 export const ENV_HOST = "PEDIDOS_HOST";
 /** See {@linkcode ENV_HOST}. */
 export const ENV_PORT = "PEDIDOS_PORT";
+/** The token, when `--token-file` is not given. */
+export const ENV_TOKEN = "PEDIDOS_TOKEN";
 
 /** Defaults, as help shows them. */
 export const CLIENT_DEFAULTS = {
@@ -59,6 +62,24 @@ export const CLIENT_FLAGS: readonly FlagSpec[] = [
     placeholder: "N",
     default: String(CLIENT_DEFAULTS.timeoutMs),
     description: "límite para conectar (todas las direcciones) y para cada respuesta",
+  },
+  {
+    name: "tls",
+    type: "boolean",
+    description: "habla TLS y verifica el certificado del servidor (raíces de Deno, y --ca)",
+  },
+  {
+    name: "ca",
+    type: "string",
+    placeholder: "ARCHIVO",
+    description: "certificado PEM de una CA en la que confiar además; implica --tls",
+  },
+  {
+    name: "token-file",
+    type: "string",
+    placeholder: "ARCHIVO",
+    default: `$${ENV_TOKEN}`,
+    description: "archivo con el token con el que autenticarse ante un servidor con --tokens",
   },
   {
     name: "cliente",
@@ -140,6 +161,9 @@ const clientFlagsSchema = z.object({
   host: z.string().optional(),
   port: integerFlag(1, 65535).optional(),
   "timeout-ms": integerFlag(1, DAY_MS).optional(),
+  tls: z.boolean().optional(),
+  ca: notEmpty.optional(),
+  "token-file": notEmpty.optional(),
   cliente: z.string().optional(),
   productos: z.array(z.string()).optional(),
   direccion: z.string().optional(),
@@ -154,7 +178,7 @@ const clientFlagsSchema = z.object({
 });
 
 /** How to reach the server and how to report. */
-export interface ClientSettings {
+export interface ClientSettings extends CredentialSettings {
   /** No brackets; see `parseHost`. */
   host: string;
   port: number;
@@ -181,8 +205,8 @@ export type ClientCommand =
 export type EnvReader = (name: string) => string | undefined;
 
 /**
- * Parses the client's command line, with `PEDIDOS_HOST` and `PEDIDOS_PORT`
- * as defaults under the flags.
+ * Parses the client's command line, with `PEDIDOS_HOST`, `PEDIDOS_PORT` and
+ * `PEDIDOS_TOKEN` as defaults under the flags.
  *
  * @example
  * ```ts
@@ -205,6 +229,12 @@ export function parseClientArgs(args: readonly string[], env: EnvReader): Client
     json: flags.json ?? false,
     verbose: flags.verbose ?? false,
   };
+  if (flags.tls || flags.ca !== undefined) {
+    settings.tls = flags.ca === undefined ? {} : { caFile: flags.ca };
+  }
+  const tokenFromEnv = env(ENV_TOKEN);
+  if (flags["token-file"] !== undefined) settings.token = { file: flags["token-file"] };
+  else if (tokenFromEnv) settings.token = { env: ENV_TOKEN, value: tokenFromEnv };
   return { kind: "run", settings, mode: modeFrom(flags) };
 }
 
@@ -265,6 +295,10 @@ Uso habitual:
   ${CLIENT_PROGRAM} --status 42              estado y tiempos de un pedido
   ${CLIENT_PROGRAM} --status 42 --clave K    el pedido entero, si K es su clave
   ${CLIENT_PROGRAM} --stats                  estadísticas del servidor en vivo
+
+Con --tls el certificado del servidor siempre se verifica; no hay forma de saltarse
+la verificación. Un servidor con --tokens pide un token: --token-file o $${ENV_TOKEN}
+(nunca en la línea de órdenes, donde ps lo mostraría).
 
 Cada pedido lleva una clave de idempotencia (la de --clave o la de la línea, o
 una nueva): un reintento nunca crea un segundo pedido. Los pedidos se validan

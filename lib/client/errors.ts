@@ -30,7 +30,9 @@ export type ConnectionFailure =
   /** The connection closed or broke before a reply arrived. */
   | "perdida"
   /** The peer does not speak the pedidos protocol. */
-  | "protocolo";
+  | "protocolo"
+  /** The TLS handshake failed: a certificate not trusted or not for this host, or no TLS. */
+  | "tls";
 
 /** The server could not be reached or stopped answering; exit code 3. */
 export class ConnectionError extends Error {

@@ -13,6 +13,7 @@ import {
   clientUsage,
   parseClientArgs,
 } from "./config.ts";
+import { type Credentials, plainTokenWarning, readCredentials } from "./credentials.ts";
 import { ConnectionError, EXIT, exitCodeOf, InputError, RefusedByServerError } from "./errors.ts";
 import {
   describeErrores,
@@ -63,6 +64,7 @@ export interface ClientIO {
 /** Everything a mode needs while it runs. */
 interface Run {
   settings: ClientSettings;
+  credentials: Credentials;
   io: ClientIO;
   log: Logger;
   out: Renderer;
@@ -93,7 +95,16 @@ export async function runClient(args: readonly string[], io: ClientIO): Promise<
     if (settings.verbose) {
       log = createLogger("verbose", CLIENT_PROGRAM, (line) => io.stderr.write(line + "\n"));
     }
-    const run: Run = { settings, io, log, out: settings.json ? jsonRenderer : humanRenderer };
+    const credentials = await readCredentials(settings);
+    const exposed = plainTokenWarning(settings.host, credentials);
+    if (exposed) log.warn(exposed);
+    const run: Run = {
+      settings,
+      credentials,
+      io,
+      log,
+      out: settings.json ? jsonRenderer : humanRenderer,
+    };
     return await runMode(run, mode);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -122,12 +133,14 @@ function runMode(run: Run, mode: ClientMode): Promise<number> {
   }
 }
 
-function keeperFor({ settings, log }: Run): SessionKeeper {
+function keeperFor({ settings, credentials, log }: Run): SessionKeeper {
   return new SessionKeeper({
     host: settings.host,
     port: settings.port,
     timeoutMs: settings.timeoutMs,
     trace: (message) => log.debug(message),
+    tls: credentials.tls,
+    token: credentials.token,
   });
 }
 

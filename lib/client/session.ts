@@ -9,6 +9,7 @@
 import { connectToHost } from "./connect.ts";
 import { ConnectionError, RefusedByServerError } from "./errors.ts";
 import { LineSplitter } from "../wire/lines.ts";
+import { type ClientTls, startClientTls } from "./tls.ts";
 import { formatAddress, writeAll } from "../util/net.ts";
 import type { ErrorReply, FinishedEvent, Greeting, Reply } from "../wire/protocol.ts";
 
@@ -307,6 +308,10 @@ export interface SessionTarget {
   timeoutMs: number;
   /** Progress lines for `--verbose`. */
   trace: (message: string) => void;
+  /** Speak TLS (`--tls`, `--ca`); plain TCP when absent. */
+  tls?: ClientTls | undefined;
+  /** Authenticate each connection with this token before anything else. */
+  token?: string | undefined;
 }
 
 /**
@@ -342,11 +347,23 @@ export class SessionKeeper implements AsyncDisposable {
     if (this.#current && !this.#current.closed) return this.#current;
     await this.#current?.close();
     this.#current = undefined;
-    const { host, port, timeoutMs, trace } = this.#target;
-    const { conn } = await connectToHost(host, port, { timeoutMs, trace });
+    const { host, port, timeoutMs, trace, tls, token } = this.#target;
+    const { conn: tcp } = await connectToHost(host, port, { timeoutMs, trace });
+    const conn = tls
+      ? await startClientTls(tcp, { hostname: host, tls, target: this.name, timeoutMs })
+      : tcp;
+    if (tls) trace(`TLS con ${this.name}: certificado verificado para ${host}`);
     const session = await ProtocolSession.open(conn, { timeoutMs, target: this.name });
     const { version, capacidad } = session.greeting;
     trace(`servidor de pedidos ${version}: ${capacidad.libres} de ${capacidad.max} plazas libres`);
+    if (token !== undefined) {
+      const reply = await session.request({ tipo: "auth", token });
+      if (!reply.ok) {
+        await session.close();
+        throw new RefusedByServerError(reply);
+      }
+      trace(reply.mensaje);
+    }
     this.#current = session;
     return session;
   }

@@ -6,6 +6,8 @@
  *
  * @module
  */
+import { ConnectionError } from "../../lib/client/errors.ts";
+import { startClientTls } from "../../lib/client/tls.ts";
 import { writeAll } from "../../lib/util/net.ts";
 import type { LoadOptions } from "./options.ts";
 import type { OrderGenerator } from "./orders.ts";
@@ -55,7 +57,30 @@ export interface LaneHost {
   failed(reason: string, count?: number): void;
 }
 
+/**
+ * Opens one connection to the server: TCP with Nagle off, then TLS if asked
+ * (the certificate verified against `--host`).
+ */
+async function openConnection(options: LoadOptions): Promise<Deno.Conn> {
+  const { host, port } = options;
+  const conn = await Deno.connect({ hostname: host, port });
+  conn.setNoDelay(true);
+  if (!options.tls) return conn;
+  return await startClientTls(conn, {
+    hostname: host,
+    tls: options.tls,
+    target: `${host}:${port}`,
+    timeoutMs: options.timeoutMs,
+  });
+}
+
+/** The line that authenticates a connection, sent before anything else. */
+function authLine(token: string): string {
+  return JSON.stringify({ tipo: "auth", token }) + "\n";
+}
+
 function describe(error: unknown): string {
+  if (error instanceof ConnectionError) return error.message;
   if (error instanceof Deno.errors.ConnectionRefused) return "conexión rechazada";
   if (error instanceof Deno.errors.ConnectionReset) return "conexión reiniciada";
   if (error instanceof Deno.errors.BrokenPipe) return "conexión rota";
@@ -70,7 +95,9 @@ function describe(error: unknown): string {
 export class PipelineLane implements Lane {
   readonly #run: LaneHost;
   readonly #depth: number;
-  #conn: Deno.TcpConn | undefined;
+  #conn: Deno.Conn | undefined;
+  /** The greeting arrived; with a token, the reply to `auth` is still due. */
+  #sawGreeting = false;
   #greeted = false;
   #indices: Float64Array;
   #starts: Float64Array;
@@ -95,10 +122,9 @@ export class PipelineLane implements Lane {
 
   /** Connects and waits for the greeting; on failure, schedules a retry. */
   async connect(): Promise<void> {
-    const { host, port } = this.#run.options;
-    let conn: Deno.TcpConn;
+    let conn: Deno.Conn;
     try {
-      conn = await Deno.connect({ hostname: host, port });
+      conn = await openConnection(this.#run.options);
     } catch (error) {
       this.#connectFailed(describe(error));
       return;
@@ -107,8 +133,13 @@ export class PipelineLane implements Lane {
       conn.close();
       return;
     }
-    conn.setNoDelay(true);
     this.#conn = conn;
+    this.#sawGreeting = false;
+    const { token } = this.#run.options;
+    if (token !== undefined) {
+      this.#out = authLine(token);
+      this.flush();
+    }
     const greeting = Promise.withResolvers<void>();
     this.#readLoop(conn, greeting.resolve);
     await greeting.promise;
@@ -188,7 +219,7 @@ export class PipelineLane implements Lane {
     }, delay);
   }
 
-  async #readLoop(conn: Deno.TcpConn, onGreeting: () => void) {
+  async #readLoop(conn: Deno.Conn, onGreeting: () => void) {
     const reader = new ReplyReader();
     const buffer = new Uint8Array(PIPELINE_READ_BYTES);
     try {
@@ -199,9 +230,17 @@ export class PipelineLane implements Lane {
         const now = performance.now();
         for (const line of reader.push(buffer.subarray(0, count))) {
           if (!this.#greeted) {
-            if (line.tipo !== "saludo") {
+            if (!this.#sawGreeting) {
+              if (line.tipo !== "saludo") {
+                throw new Error(
+                  line.tipo === "error" ? `saludo rechazado: ${line.codigo}` : "saludo ilegible",
+                );
+              }
+              this.#sawGreeting = true;
+              if (this.#run.options.token !== undefined) continue;
+            } else if (line.tipo !== "ok") {
               throw new Error(
-                line.tipo === "error" ? `saludo rechazado: ${line.codigo}` : "saludo ilegible",
+                line.tipo === "error" ? `autenticación rechazada: ${line.codigo}` : "auth ilegible",
               );
             }
             this.#greeted = true;
@@ -252,7 +291,7 @@ export class ConnectionLane implements Lane {
   readonly #buffer = new Uint8Array(CONNECTION_READ_BYTES);
   #busy = false;
   #start = 0;
-  #conn: Deno.TcpConn | undefined;
+  #conn: Deno.Conn | undefined;
   /** Lines read past the one returned, within the current attempt. */
   #pendingLines: ServerLine[] = [];
   /** Why the current attempt was cut short by `fail`, if it was. */
@@ -307,10 +346,10 @@ export class ConnectionLane implements Lane {
   async #attempt(
     index: number,
   ): Promise<{ tipo: "respuesta"; line: ServerLine } | { tipo: "fallo"; reason: string }> {
-    const { host, port } = this.#run.options;
-    let conn: Deno.TcpConn;
+    const { token } = this.#run.options;
+    let conn: Deno.Conn;
     try {
-      conn = await Deno.connect({ hostname: host, port });
+      conn = await openConnection(this.#run.options);
     } catch (error) {
       return { tipo: "fallo", reason: describe(error) };
     }
@@ -327,12 +366,19 @@ export class ConnectionLane implements Lane {
       // that is this order's rejection.
       if (greeting.tipo === "error") return { tipo: "respuesta", line: greeting };
       if (greeting.tipo !== "saludo") return { tipo: "fallo", reason: "saludo ilegible" };
-      await writeAll(conn, encoder.encode(this.#run.orders.line(index)));
+      // With a token, auth and the order go in one write; a refused auth is the order's outcome.
+      const preamble = token === undefined ? "" : authLine(token);
+      await writeAll(conn, encoder.encode(preamble + this.#run.orders.line(index)));
+      let authPending = token !== undefined;
       while (true) {
         const line = await this.#readLine(conn, reader);
         if (line.tipo === "evento") continue;
         if (line.tipo === "ilegible" || line.tipo === "saludo") {
           return { tipo: "fallo", reason: "respuesta ilegible" };
+        }
+        if (authPending && line.tipo === "ok") {
+          authPending = false;
+          continue;
         }
         return { tipo: "respuesta", line };
       }
@@ -347,7 +393,7 @@ export class ConnectionLane implements Lane {
     }
   }
 
-  async #readLine(conn: Deno.TcpConn, reader: ReplyReader): Promise<ServerLine> {
+  async #readLine(conn: Deno.Conn, reader: ReplyReader): Promise<ServerLine> {
     const pending = this.#pendingLines;
     if (pending.length > 0) return pending.shift()!;
     while (true) {

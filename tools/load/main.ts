@@ -12,8 +12,9 @@
  * @module
  */
 import { runMain, usage } from "../../lib/util/cli.ts";
+import { readCredentials } from "../../lib/client/credentials.ts";
 import { writeAllSync } from "../../lib/util/net.ts";
-import { LOAD_FLAGS, parseLoadArgs } from "./options.ts";
+import { LOAD_FLAGS, type LoadOptions, parseLoadArgs } from "./options.ts";
 import { renderProgressBar, renderProgressLine } from "./progress.ts";
 import { renderReport } from "./report.ts";
 import { type LoadHooks, runLoad } from "./run.ts";
@@ -27,7 +28,10 @@ async function main(args: string[]): Promise<number> {
     console.log(usage("deno task load [opciones]", SUMMARY, LOAD_FLAGS, HELP_EXTRA));
     return 0;
   }
-  const { options } = command;
+  const options: LoadOptions = {
+    ...command.options,
+    ...await readCredentials(command.credentials),
+  };
   const terminal = Deno.stderr.isTerminal();
   const hooks: LoadHooks = {};
   if (!options.quiet) {

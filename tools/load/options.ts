@@ -13,6 +13,8 @@ import {
   parseCommand,
   UsageError,
 } from "../../lib/util/cli.ts";
+import type { CredentialSettings } from "../../lib/client/credentials.ts";
+import type { ClientTls } from "../../lib/client/tls.ts";
 
 /** `conexion`: one order per TCP connection, as the seed's clients; `pipeline`: persistent NDJSON. */
 export type LoadMode = "conexion" | "pipeline";
@@ -46,6 +48,10 @@ export interface LoadOptions {
   json: boolean;
   /** No progress display. */
   quiet: boolean;
+  /** Speak TLS, verifying the server's certificate. */
+  tls?: ClientTls;
+  /** Authenticate every connection with this token first. */
+  token?: string;
 }
 
 /** Defaults for every option. */
@@ -63,7 +69,7 @@ export const LOAD_DEFAULTS = {
   waitMs: 60_000,
   json: false,
   quiet: false,
-} as const satisfies Omit<LoadOptions, "rate" | "verify">;
+} as const satisfies Omit<LoadOptions, "rate" | "verify" | "tls" | "token">;
 
 /** The load tool's flags, in help order. */
 export const LOAD_FLAGS: readonly FlagSpec[] = [
@@ -159,6 +165,23 @@ export const LOAD_FLAGS: readonly FlagSpec[] = [
     default: String(LOAD_DEFAULTS.waitMs),
     description: "con --wait-done: espera máxima",
   },
+  {
+    name: "tls",
+    type: "boolean",
+    description: "habla TLS y verifica el certificado del servidor (raíces de Deno, y --ca)",
+  },
+  {
+    name: "ca",
+    type: "string",
+    placeholder: "ARCHIVO",
+    description: "certificado PEM de una CA en la que confiar además; implica --tls",
+  },
+  {
+    name: "token-file",
+    type: "string",
+    placeholder: "ARCHIVO",
+    description: "token con el que se autentica cada conexión ante un servidor con --tokens",
+  },
   { name: "json", type: "boolean", description: "informe en JSON por stdout" },
   { name: "quiet", type: "boolean", short: "q", description: "sin barra de progreso" },
   HELP_FLAG,
@@ -189,12 +212,20 @@ const loadFlagsSchema = z.object({
   verify: z.string().min(1, { error: "no puede estar vacío" }).optional(),
   "wait-done": z.boolean().optional(),
   "wait-ms": integerFlag(0, DAY_MS).optional(),
+  tls: z.boolean().optional(),
+  ca: z.string().min(1, { error: "no puede estar vacío" }).optional(),
+  "token-file": z.string().min(1, { error: "no puede estar vacío" }).optional(),
   json: z.boolean().optional(),
   quiet: z.boolean().optional(),
 });
 
-/** What the command line asks for. */
-export type LoadCommand = { kind: "help" } | { kind: "run"; options: LoadOptions };
+/**
+ * What the command line asks for. The files of `credentials` are read by
+ * `main`, which puts the CA and token into `options`.
+ */
+export type LoadCommand =
+  | { kind: "help" }
+  | { kind: "run"; options: LoadOptions; credentials: CredentialSettings };
 
 /**
  * Parses the load tool's command line.
@@ -239,6 +270,12 @@ export function parseLoadArgs(args: readonly string[]): LoadCommand {
       waitMs: flags["wait-ms"] ?? LOAD_DEFAULTS.waitMs,
       json: flags.json ?? LOAD_DEFAULTS.json,
       quiet: flags.quiet ?? LOAD_DEFAULTS.quiet,
+    },
+    credentials: {
+      ...(flags.tls || flags.ca !== undefined
+        ? { tls: flags.ca === undefined ? {} : { caFile: flags.ca } }
+        : {}),
+      ...(flags["token-file"] !== undefined ? { token: { file: flags["token-file"] } } : {}),
     },
   };
 }

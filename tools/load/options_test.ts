@@ -43,6 +43,18 @@ Deno.test("an open loop takes a decimal rate and duration", () => {
   assert.equal(parsed.bad, 0.05);
 });
 
+Deno.test("TLS and token flags name files for main to read", () => {
+  const plain = parseLoadArgs([]);
+  assert.deepEqual(plain.kind === "run" && plain.credentials, {});
+  const command = parseLoadArgs(["--ca", "ca.pem", "--token-file", "t"]);
+  assert.deepEqual(command.kind === "run" && command.credentials, {
+    tls: { caFile: "ca.pem" },
+    token: { file: "t" },
+  });
+  const tls = parseLoadArgs(["--tls"]);
+  assert.deepEqual(tls.kind === "run" && tls.credentials, { tls: {} });
+});
+
 Deno.test("verification flags are read together", () => {
   const parsed = options(["--verify", "p.db", "--wait-done", "--wait-ms", "5000", "--json", "-q"]);
   assert.equal(parsed.verify, "p.db");
