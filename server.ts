@@ -11,6 +11,11 @@
 import { runMain, usage } from "./lib/util/cli.ts";
 import { parseServerArgs, SERVER_FLAGS } from "./lib/server/config.ts";
 import { type RunningServer, startServer } from "./lib/server/server.ts";
+import {
+  DESCRIPTOR_RESERVE,
+  descriptorWarning,
+  probeFreeDescriptors,
+} from "./lib/server/warnings.ts";
 import { snapshotFromRows } from "./lib/stats/replay.ts";
 import { renderReport } from "./lib/stats/report.ts";
 import { openStore } from "./lib/store/open.ts";
@@ -85,6 +90,13 @@ async function main(args: string[]): Promise<number> {
         Deno.addSignalListener(signal, handler);
         return [signal, handler] as const;
       });
+      // Measured here rather than in startServer: in-process servers (tests) skip its cost.
+      const { maxConnections, logLevel } = command.config;
+      const descriptors = descriptorWarning(
+        maxConnections,
+        probeFreeDescriptors(maxConnections + DESCRIPTOR_RESERVE),
+      );
+      if (descriptors) createLogger(logLevel, "pedidos").warn(descriptors);
       const server = await startServer(command.config);
       started.resolve(server);
       const signal = await signalled;

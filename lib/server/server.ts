@@ -20,7 +20,7 @@ import {
   reloadCertificates,
 } from "./tls.ts";
 import { loadTokens, type TokenTable } from "./tokens.ts";
-import { descriptorWarning, exposureWarning, readOpenFilesLimit } from "./warnings.ts";
+import { exposureWarning } from "./warnings.ts";
 import { formatAddress } from "../util/net.ts";
 import { createLogger, type Logger } from "../util/log.ts";
 import { OrderService, type ShutdownSummary } from "../orders/service.ts";
@@ -208,8 +208,6 @@ export async function startServer(
     tokens: tokens !== undefined,
   });
   if (exposure) log.warn(exposure);
-  const descriptors = descriptorWarning(config.maxConnections, readOpenFilesLimit());
-  if (descriptors) log.warn(descriptors);
   for (const address of addresses) {
     log.notice(`escuchando en ${address}${certified ? " (TLS)" : ""}`);
   }

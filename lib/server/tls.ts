@@ -36,7 +36,10 @@ export class TlsConfigError extends Error {
  * @throws {TlsConfigError} if either cannot be read
  */
 export function readCertifiedKey(files: TlsFiles): CertifiedKey {
-  return { cert: readPem(files.certFile, "certificado"), key: readPem(files.keyFile, "clave") };
+  return {
+    cert: readPem(files.certFile, "el certificado"),
+    key: readPem(files.keyFile, "la clave"),
+  };
 }
 
 function readPem(path: string, what: string): string {
@@ -44,7 +47,7 @@ function readPem(path: string, what: string): string {
     return Deno.readTextFileSync(path);
   } catch (error) {
     throw new TlsConfigError(
-      `no se puede leer la ${what} TLS ${path}: ${(error as Error).message}`,
+      `no se puede leer ${what} TLS ${path}: ${(error as Error).message}`,
     );
   }
 }
