@@ -306,9 +306,9 @@ antes de conectar; con --file, una sola línea inválida impide enviar el lote.
 
 Códigos de salida:
   ${EXIT.ok}  pedido aceptado (o listo, con --wait); consulta respondida
-  ${EXIT.rechazado}  rechazado por el servidor (límite, inválido, apagando, no encontrado) o pedido fallido
+  ${EXIT.rechazado}  rechazado por el servidor (límite, inválido, no autorizado, apagando, no encontrado) o pedido fallido
   ${EXIT.uso}  uso incorrecto o entrada inválida
-  ${EXIT.conexion}  no se pudo conectar, se perdió la conexión o se agotó el tiempo
+  ${EXIT.conexion}  no se pudo conectar (o verificar su certificado TLS), se perdió la conexión o se agotó el tiempo
 `;
 
 /** The `--help` text. */
