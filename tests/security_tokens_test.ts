@@ -167,3 +167,30 @@ Deno.test("a tokens file others can read is a start-up warning; a bad one stops 
   );
   assert.ok(!failed.stderr.includes(TOKENS.operador));
 });
+
+Deno.test("with --tokens the HTTP side answers only an operator; health and readiness stay open", async () => {
+  await using dir = await tempDir();
+  await using t = await startTestServer({
+    tokensFile: await writeTokens(dir.path),
+    http: { hostname: "127.0.0.1", port: 0 },
+  });
+  const url = t.server.httpUrl!;
+  const get = async (path: string, authorization?: string) => {
+    const response = await fetch(new URL(path, url), {
+      headers: authorization ? { authorization } : {},
+    });
+    await response.body?.cancel();
+    return response;
+  };
+  for (const path of ["/", "/metrics", "/api/stats", "/api/timeline"]) {
+    const anonymous = await get(path);
+    assert.equal(anonymous.status, 401, path);
+    assert.match(anonymous.headers.get("www-authenticate") ?? "", /^Basic realm="pedidos"/);
+    assert.equal((await get(path, `Bearer ${TOKENS.cliente}`)).status, 403, path);
+    assert.equal((await get(path, `Bearer ${TOKENS.operador}`)).status, 200, path);
+    const basic = "Basic " + btoa(`operador:${TOKENS.operador}`);
+    assert.equal((await get(path, basic)).status, 200, `${path} with Basic`);
+  }
+  assert.equal((await get("/healthz")).status, 200);
+  assert.equal((await get("/readyz")).status, 200);
+});

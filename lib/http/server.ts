@@ -13,11 +13,16 @@
  * | `/api/timeline` | the recent orders per worker, and those in process          |
  * | `/api/events`   | server-sent events: `inicio`, then a `tick` every second    |
  *
+ * With `--tokens`, every route but `/healthz` and `/readyz` needs an
+ * operator token (`auth.ts`).
+ *
  * @module
  */
 import { PortInUseError } from "../server/listen.ts";
 import type { Logger } from "../util/log.ts";
 import { type HttpAddress, httpUrl } from "./address.ts";
+import { httpAccess } from "./auth.ts";
+import type { TokenTable } from "../server/tokens.ts";
 import { dashboardPage } from "./assets/page.ts";
 import { LiveFeed, type LiveSource } from "./live.ts";
 import { createRegistry } from "./metrics.ts";
@@ -37,6 +42,8 @@ export interface HttpServerOptions {
   log: Logger;
   /** Live feed period. @default 1000 */
   intervalMs?: number;
+  /** With `--tokens`: only an operator may read anything but health and readiness. */
+  tokens?: TokenTable | undefined;
 }
 
 /** A running HTTP side. */
@@ -131,7 +138,8 @@ export function startHttpServer(options: HttpServerOptions): RunningHttpServer {
         return text("error interno\n", 500);
       },
     }, (request) => {
-      const route = routes[new URL(request.url).pathname];
+      const path = new URL(request.url).pathname;
+      const route = routes[path];
       if (!route) return text("no encontrado\n", 404);
       if (request.method !== "GET" && request.method !== "HEAD") {
         return new Response("método no permitido\n", {
@@ -139,6 +147,18 @@ export function startHttpServer(options: HttpServerOptions): RunningHttpServer {
           headers: { allow: "GET, HEAD" },
         });
       }
+      const access = httpAccess(path, request.headers.get("authorization"), options.tokens);
+      if (access === "sin_credenciales") {
+        // Basic makes a browser ask once and send it with the dashboard's own requests.
+        return new Response("se necesita un token de operador\n", {
+          status: 401,
+          headers: {
+            "content-type": "text/plain; charset=utf-8",
+            "www-authenticate": 'Basic realm="pedidos", charset="UTF-8"',
+          },
+        });
+      }
+      if (access === "prohibido") return text("solo para operadores\n", 403);
       return route();
     });
   } catch (error) {

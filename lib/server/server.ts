@@ -138,6 +138,7 @@ export async function startServer(
       http = startHttpServer({
         address: config.http,
         log,
+        tokens,
         source: {
           recorder,
           phase: () => phase,
