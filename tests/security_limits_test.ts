@@ -13,6 +13,7 @@ import {
   order,
   ROOT,
   SERVER_PERMISSIONS,
+  spawnServer,
   startTestServer,
   tempDir,
   TestClient,
@@ -162,4 +163,40 @@ Deno.test({
       await Promise.all([stderrDone, stdoutDone]);
     }
   },
+});
+
+Deno.test("a client flooding small status queries does not keep new clients from being greeted", async () => {
+  await using dir = await tempDir();
+  await using t = await spawnServer(["--db", `${dir.path}/p.db`]);
+  await using flooder = await TestClient.open(t.port);
+  // A large order, asked about without its key: each status reads it whole
+  // and answers small, so no write ever makes this connection wait. Without
+  // a turn for others, its reads kept accept waiting for tens of seconds.
+  const productos = Array.from({ length: 100 }, (_, i) => `${i}`.padEnd(200, "x"));
+  const { id } = await flooder.request(order({ productos }));
+  const query = new TextEncoder().encode(JSON.stringify({ tipo: "estado", id }) + "\n");
+  const burst = new Uint8Array(query.length * 2700);
+  for (let i = 0; i < 2700; i++) burst.set(query, i * query.length);
+  let flooding = true;
+  const writing = (async () => {
+    while (flooding) await flooder.send(burst);
+  })().catch(() => {});
+  const reading = (async () => {
+    const buffer = new Uint8Array(256 * 1024);
+    while (await flooder.conn.read(buffer) !== null) {
+      // Drained: only the server's effort matters.
+    }
+  })().catch(() => {});
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    for (const host of LOOPBACKS) {
+      await using newcomer = await TestClient.connect(t.port, host);
+      const greeting = await newcomer.readJson(5000);
+      assert.equal(greeting.tipo, "bienvenida", host);
+    }
+  } finally {
+    flooding = false;
+    flooder.close();
+    await Promise.all([writing, reading]);
+  }
 });

@@ -198,6 +198,13 @@ export class Connection implements OrderListener {
           if ((read || afterRead) && unsettled) {
             await Promise.all(replies);
             unsettled = false;
+            // Replies that settle as microtasks never let the event loop
+            // turn: past TURN_MS, let other connections (and accept) run.
+            if (performance.now() - turnStartedAt >= TURN_MS) {
+              await new Promise((resolve) => setTimeout(resolve, 0));
+              turnStartedAt = performance.now();
+              if (!this.#open) return;
+            }
           }
           afterRead = read;
           reply = this.#answer(frame.valor, context);
