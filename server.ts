@@ -23,6 +23,7 @@ import { reportData, reportPage } from "./lib/http/report.ts";
 import { versionLine } from "./lib/util/version.ts";
 import { createLogger } from "./lib/util/log.ts";
 import { ignoreSigusr1 } from "./lib/util/sigusr1.ts";
+import { dropUnusedEnv } from "./lib/server/privileges.ts";
 
 export { type RunningServer, startServer } from "./lib/server/server.ts";
 
@@ -75,6 +76,7 @@ async function main(args: string[]): Promise<number> {
     case "serve": {
       const sigusr1 = ignoreSigusr1();
       if (sigusr1) createLogger(command.config.logLevel, "pedidos").warn(sigusr1);
+      dropUnusedEnv(command.config.processor?.grants.env ?? []);
       // Listen for signals before start-up, so that one arriving while the
       // server starts still ends in an orderly shutdown.
       const { promise: signalled, resolve } = Promise.withResolvers<Deno.Signal>();

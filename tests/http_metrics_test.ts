@@ -4,7 +4,7 @@
  * buckets, and the gauges are back at zero once the server is idle.
  */
 import assert from "node:assert/strict";
-import { PortInUseError } from "../lib/server/listen.ts";
+import { PortInUseError } from "../lib/util/net.ts";
 import { order, startTestServer, tempDir, TestClient, waitFor } from "./helpers.ts";
 import { estadisticas, scrape } from "./http_helpers.ts";
 import { waitForFullCapacity } from "./server_helpers.ts";

@@ -9,7 +9,7 @@
  */
 import { InputError } from "./errors.ts";
 import type { ClientTls } from "./tls.ts";
-import { isLoopback } from "../server/limits.ts";
+import { isLoopback } from "../util/net.ts";
 
 /** Where the token comes from. */
 export type TokenSource = { file: string } | { env: string; value: string };

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { TokenTable } from "../server/tokens.ts";
+import type { TokenTable } from "../auth/tokens.ts";
 
 /** Routes anyone may ask, tokens or not. */
 export const OPEN_ROUTES: ReadonlySet<string> = new Set(["/healthz", "/readyz"]);

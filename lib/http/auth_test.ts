@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { httpAccess, OPEN_ROUTES, tokenFromAuthorization } from "./auth.ts";
-import { parseTokens } from "../server/tokens.ts";
+import { parseTokens } from "../auth/tokens.ts";
 
 const OPERADOR = "operador-0123456789abcdef";
 const CLIENTE = "cliente-0123456789abcdef";

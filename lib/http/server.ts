@@ -18,11 +18,11 @@
  *
  * @module
  */
-import { PortInUseError } from "../server/listen.ts";
+import { PortInUseError } from "../util/net.ts";
 import type { Logger } from "../util/log.ts";
 import { type HttpAddress, httpUrl } from "./address.ts";
 import { httpAccess } from "./auth.ts";
-import type { TokenTable } from "../server/tokens.ts";
+import type { TokenTable } from "../auth/tokens.ts";
 import { dashboardPage } from "./assets/page.ts";
 import { LiveFeed, type LiveSource } from "./live.ts";
 import { createRegistry } from "./metrics.ts";

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { mayReadStatistics } from "./access.ts";
+import { mayReadStatistics } from "../auth/access.ts";
 import { authenticated, type ErrorReply, failure, type Reply, type Rol } from "../wire/protocol.ts";
-import type { TokenTable } from "./tokens.ts";
+import type { TokenTable } from "../auth/tokens.ts";
 
 /**
  * How long a connection that presented a wrong token stays open, unread,

@@ -11,7 +11,7 @@ import { type FrameErrorCode, MessageFramer } from "../wire/framing.ts";
 import { ConnectionAuth, WRONG_TOKEN_CLOSE_MS } from "./auth.ts";
 import type { RequestContext } from "./handlers.ts";
 import { countsAsActivity } from "./limits.ts";
-import type { TokenTable } from "./tokens.ts";
+import type { TokenTable } from "../auth/tokens.ts";
 import { formatAddress, writeAll } from "../util/net.ts";
 import type { Logger } from "../util/log.ts";
 import type { OrderListener } from "../orders/service.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 import type { OrderListener, OrderService } from "../orders/service.ts";
-import { viewFor } from "./access.ts";
+import { viewFor } from "../auth/access.ts";
 import type { ConnectionAuth } from "./auth.ts";
 import { failure, type Reply, statisticsReply } from "../wire/protocol.ts";
 import { parseRequest, type Request } from "../wire/schema.ts";

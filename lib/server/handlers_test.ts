@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { handleMessage, isRead, type RequestContext, type RequestService } from "./handlers.ts";
 import { ConnectionAuth } from "./auth.ts";
-import { parseTokens } from "./tokens.ts";
+import { parseTokens } from "../auth/tokens.ts";
 import type { OrderListener } from "../orders/service.ts";
 import { accepted, failure, type OrderView, statusReply } from "../wire/protocol.ts";
 import type { Order } from "../wire/schema.ts";

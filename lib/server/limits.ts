@@ -6,6 +6,7 @@
  * @module
  */
 import type { Codigo, Reply } from "../wire/protocol.ts";
+import { isLoopback, normalizeIp } from "../util/net.ts";
 
 /**
  * Default open connections per remote address. A pedidos client uses one
@@ -14,35 +15,6 @@ import type { Codigo, Reply } from "../wire/protocol.ts";
  * (10,000) needs some 160 addresses instead of one.
  */
 export const DEFAULT_MAX_CONNECTIONS_PER_IP = 64;
-
-/**
- * The address a limit counts: an IPv4-mapped IPv6 address (`::ffff:1.2.3.4`)
- * is its IPv4 address, so one host is one count whichever socket it reached.
- *
- * @example
- * ```ts
- * normalizeIp("::ffff:10.0.0.7"); // "10.0.0.7"
- * normalizeIp("2001:db8::1"); // "2001:db8::1"
- * ```
- */
-export function normalizeIp(ip: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  return mapped ? mapped[1]! : ip.toLowerCase();
-}
-
-/**
- * Whether `ip` is a loopback address: 127.0.0.0/8 or `::1` (mapped or not).
- *
- * @example
- * ```ts
- * isLoopback("127.0.0.2"); // true
- * isLoopback("10.0.0.1"); // false
- * ```
- */
-export function isLoopback(ip: string): boolean {
-  const normalized = normalizeIp(ip);
-  return normalized === "::1" || /^127\.\d+\.\d+\.\d+$/.test(normalized);
-}
 
 /** Options of {@linkcode PerIpLimiter}. */
 export interface PerIpOptions {

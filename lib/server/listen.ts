@@ -9,11 +9,7 @@
  * @module
  */
 import type { Logger } from "../util/log.ts";
-
-/** Thrown when the port is taken. */
-export class PortInUseError extends Error {
-  override name = "PortInUseError";
-}
+import { PortInUseError } from "../util/net.ts";
 
 /** A bound TCP socket, plain or TLS. */
 export type NetListener = Deno.Listener<Deno.Conn, Deno.NetAddr>;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { bindListeners, PortInUseError } from "./listen.ts";
+import { bindListeners } from "./listen.ts";
+import { PortInUseError } from "../util/net.ts";
 import { createLogger } from "../util/log.ts";
 
 const silent = createLogger("quiet", "test", () => {});

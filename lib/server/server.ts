@@ -19,7 +19,7 @@ import {
   readCertifiedKey,
   reloadCertificates,
 } from "./tls.ts";
-import { loadTokens, type TokenTable } from "./tokens.ts";
+import { loadTokens, type TokenTable } from "../auth/tokens.ts";
 import { exposureWarning } from "./warnings.ts";
 import { formatAddress } from "../util/net.ts";
 import { createLogger, type Logger } from "../util/log.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { isLoopback } from "./limits.ts";
+import { isLoopback } from "../util/net.ts";
 
 /** What protects a server that others can reach. */
 export interface Guards {

@@ -56,3 +56,37 @@ export function writeAllSync(writer: PartialWriterSync, bytes: Uint8Array): void
   let written = 0;
   while (written < bytes.length) written += writer.writeSync(bytes.subarray(written));
 }
+
+/** Thrown when a port to listen on is taken (the TCP listeners' or `--http`'s). */
+export class PortInUseError extends Error {
+  override name = "PortInUseError";
+}
+
+/**
+ * The address a limit counts: an IPv4-mapped IPv6 address (`::ffff:1.2.3.4`)
+ * is its IPv4 address, so one host is one count whichever socket it reached.
+ *
+ * @example
+ * ```ts
+ * normalizeIp("::ffff:10.0.0.7"); // "10.0.0.7"
+ * normalizeIp("2001:db8::1"); // "2001:db8::1"
+ * ```
+ */
+export function normalizeIp(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  return mapped ? mapped[1]! : ip.toLowerCase();
+}
+
+/**
+ * Whether `ip` is a loopback address: 127.0.0.0/8 or `::1` (mapped or not).
+ *
+ * @example
+ * ```ts
+ * isLoopback("127.0.0.2"); // true
+ * isLoopback("10.0.0.1"); // false
+ * ```
+ */
+export function isLoopback(ip: string): boolean {
+  const normalized = normalizeIp(ip);
+  return normalized === "::1" || /^127\.\d+\.\d+\.\d+$/.test(normalized);
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatAddress, writeAll, writeAllSync } from "./net.ts";
+import { formatAddress, isLoopback, normalizeIp, writeAll, writeAllSync } from "./net.ts";
 
 Deno.test("formatAddress brackets IPv6 only", () => {
   assert.equal(formatAddress({ hostname: "::", port: 8888 }), "[::]:8888");
@@ -50,4 +50,20 @@ Deno.test("writeAll works over a real socket with a large buffer", async () => {
   await writeAll(client, bytes);
   client.close();
   assert.deepEqual(new Uint8Array(await reading), bytes);
+});
+
+Deno.test("an IPv4-mapped IPv6 address counts as its IPv4 address", () => {
+  assert.equal(normalizeIp("::ffff:10.0.0.7"), "10.0.0.7");
+  assert.equal(normalizeIp("::FFFF:10.0.0.7"), "10.0.0.7");
+  assert.equal(normalizeIp("10.0.0.7"), "10.0.0.7");
+  assert.equal(normalizeIp("2001:DB8::1"), "2001:db8::1");
+});
+
+Deno.test("loopback is 127.0.0.0/8 and ::1, mapped or not", () => {
+  for (const ip of ["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"]) {
+    assert.equal(isLoopback(ip), true, ip);
+  }
+  for (const ip of ["10.0.0.1", "128.0.0.1", "::", "::2", "fe80::1", "0.0.0.0", "1127.0.0.1"]) {
+    assert.equal(isLoopback(ip), false, ip);
+  }
 });
