@@ -147,11 +147,12 @@ interface Slot {
 
 /**
  * How long after the worker finished a message its answer may still be
- * unread: a late timer runs before the messages that arrived meanwhile, but
- * the next turn of the event loop delivers them. An answer still missing
- * then is lost (a worker terminated from outside after its last order).
+ * unread: a late timer runs before the messages that arrived meanwhile, and
+ * a main thread kept busy (a client flooding requests) was seen to leave a
+ * worker's answer unread for over 100 ms. An answer still missing after this
+ * is lost (a worker terminated from outside after its last order).
  */
-const ANSWER_GRACE_MS = 100;
+const ANSWER_GRACE_MS = 1000;
 
 /** First restart delay for a worker that keeps failing, doubling up to the maximum. */
 const RESTART_DELAY_MS = 100;
