@@ -12,8 +12,8 @@ import { type RunningServer, type ServerOverrides, startServer } from "../lib/se
 import { writeAll } from "../lib/util/net.ts";
 import { LineReader } from "../lib/wire/lines.ts";
 import { permissionSet } from "../tools/permissions.ts";
-import { openStore } from "../lib/store/open.ts";
-import type { OrderFilter, OrderReader, StoredOrder } from "../lib/store/types.ts";
+import { withReader } from "../lib/store/open.ts";
+import type { OrderFilter, StoredOrder } from "../lib/store/types.ts";
 
 /** The repository root, for spawning the real entry points. */
 export const ROOT = new URL("../", import.meta.url);
@@ -181,16 +181,6 @@ export function order(overrides: Record<string, unknown> = {}): Record<string, u
     direccion: "Calle Falsa 123",
     ...overrides,
   };
-}
-
-/** Runs `use` on a fresh read-only view of a database (as another tool would), then closes it. */
-async function withReader<T>(db: string, use: (reader: OrderReader) => Promise<T>): Promise<T> {
-  const reader = await openStore(db, { readOnly: true });
-  try {
-    return await use(reader);
-  } finally {
-    await reader.close();
-  }
 }
 
 /** The stored orders matching `filter`, by id, read through the store's read side. */
