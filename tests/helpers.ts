@@ -11,6 +11,7 @@ import { createLogger, type Logger } from "../lib/util/log.ts";
 import { type RunningServer, type ServerOverrides, startServer } from "../lib/server/server.ts";
 import { writeAll } from "../lib/util/net.ts";
 import { LineReader } from "../lib/wire/lines.ts";
+import { type ClientIO, runClient } from "../lib/client/run.ts";
 import { permissionSet } from "../tools/permissions.ts";
 import { withReader } from "../lib/store/open.ts";
 import type { OrderFilter, StoredOrder } from "../lib/store/types.ts";
@@ -171,6 +172,43 @@ export class TestClient implements AsyncDisposable {
     this.close();
     return Promise.resolve();
   }
+}
+
+/** How {@linkcode runClientInProcess} sets up the client's world. */
+export interface ClientRunOptions {
+  /** What the client reads on stdin (nothing by default). */
+  stdin?: string | ReadableStream<Uint8Array>;
+  /** Its environment (empty by default). */
+  env?: Record<string, string>;
+  /** Whether stdin is a terminal (not by default). */
+  terminal?: boolean;
+}
+
+/** A client run's exit code and what it printed. */
+export interface ClientRunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the client in-process with in-memory streams. */
+export async function runClientInProcess(
+  args: string[],
+  options: ClientRunOptions = {},
+): Promise<ClientRunResult> {
+  let stdout = "";
+  let stderr = "";
+  const io: ClientIO = {
+    stdin: options.stdin instanceof ReadableStream
+      ? options.stdin
+      : ReadableStream.from([encoder.encode(options.stdin ?? "")]),
+    stdout: { write: (text) => void (stdout += text) },
+    stderr: { write: (text) => void (stderr += text) },
+    env: (name) => options.env?.[name],
+    isTerminal: () => options.terminal ?? false,
+  };
+  const code = await runClient(args, io);
+  return { code, stdout, stderr };
 }
 
 /** A valid order, with overrides. */
