@@ -15,6 +15,7 @@ import { shellQuote } from "../lib/client/resend.ts";
 import { TEXTOS } from "../lib/wire/protocol.ts";
 import {
   type ClientRunResult as RunResult,
+  freePort,
   LOOPBACKS,
   order,
   readOrders,
@@ -33,14 +34,6 @@ const ANA = ["--cliente", "Ana", "--productos", "pan,leche", "--direccion", "Cal
 /** How many stored orders pass `check` (all of them by default). */
 async function count(db: string, check: (stored: StoredOrder) => boolean = () => true) {
   return (await readOrders(db)).filter(check).length;
-}
-
-/** A port nobody listens on (bound and released at once). */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
 }
 
 /** Runs `client.ts` as the `client` task does, with its deno.json permission set. */

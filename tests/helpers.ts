@@ -211,6 +211,14 @@ export async function runClientInProcess(
   return { code, stdout, stderr };
 }
 
+/** A port nobody listens on (bound and released at once). */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}
+
 /** A valid order, with overrides. */
 export function order(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
