@@ -8,60 +8,32 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type ClientIO, runClient } from "../client.ts";
 import { CLIENT_FLAGS } from "../lib/client/config.ts";
 import { EXIT } from "../lib/client/errors.ts";
 import { MAX_BATCH_LINES } from "../lib/client/batch_input.ts";
 import { shellQuote } from "../lib/client/resend.ts";
 import { TEXTOS } from "../lib/wire/protocol.ts";
-import { LOOPBACKS, order, readOrders, ROOT, startTestServer, TestClient } from "./helpers.ts";
+import {
+  type ClientRunResult as RunResult,
+  freePort,
+  LOOPBACKS,
+  order,
+  readOrders,
+  ROOT,
+  runClientInProcess as client,
+  startTestServer,
+  TestClient,
+} from "./helpers.ts";
 import type { StoredOrder } from "../lib/store/types.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-interface RunOptions {
-  stdin?: string | ReadableStream<Uint8Array>;
-  env?: Record<string, string>;
-  terminal?: boolean;
-}
-
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the client in-process with in-memory streams. */
-async function client(args: string[], options: RunOptions = {}): Promise<RunResult> {
-  let stdout = "";
-  let stderr = "";
-  const io: ClientIO = {
-    stdin: options.stdin instanceof ReadableStream
-      ? options.stdin
-      : ReadableStream.from([encoder.encode(options.stdin ?? "")]),
-    stdout: { write: (text) => void (stdout += text) },
-    stderr: { write: (text) => void (stderr += text) },
-    env: (name) => options.env?.[name],
-    isTerminal: () => options.terminal ?? false,
-  };
-  const code = await runClient(args, io);
-  return { code, stdout, stderr };
-}
 
 const ANA = ["--cliente", "Ana", "--productos", "pan,leche", "--direccion", "Calle Falsa 123"];
 
 /** How many stored orders pass `check` (all of them by default). */
 async function count(db: string, check: (stored: StoredOrder) => boolean = () => true) {
   return (await readOrders(db)).filter(check).length;
-}
-
-/** A port nobody listens on (bound and released at once). */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
 }
 
 /** Runs `client.ts` as the `client` task does, with its deno.json permission set. */

@@ -59,40 +59,8 @@ Deno.test({
     try {
       const build = await runCompile(["--out", dir]);
       assert.equal(build.code, 0, decoder.decode(build.stderr));
-      const server = new Deno.Command(`${dir}/pedidos-server`, {
-        args: [
-          ...["--port", "0", "--host", "::1", "--db", `${dir}/pedidos.db`, "--work-ms", "10"],
-          ...["--http", "0"],
-        ],
-        cwd: "/",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      let log = "";
-      const logDone = server.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
-        new WritableStream({ write: (text) => void (log += text) }),
-      );
-      try {
-        const address = await waitFor(() => log.match(/escuchando en \[::1\]:(\d+)/), "server");
-        const client = await new Deno.Command(`${dir}/pedidos-client`, {
-          args: [
-            "--host",
-            "::1",
-            "--port",
-            address[1]!,
-            "--cliente",
-            "Ana",
-            "--productos",
-            "pan",
-            "--direccion",
-            "Calle 1",
-            "--wait",
-          ],
-          stdout: "piped",
-          stderr: "piped",
-        }).output();
-        assert.equal(client.code, 0, decoder.decode(client.stderr));
-        assert.match(decoder.decode(client.stdout), /Pedido encolado #1/);
+      await withCompiledServer(dir, ["--work-ms", "10", "--http", "0"], async (port, server) => {
+        assert.match(await sendWithCompiledClient(dir, port), /Pedido encolado #1/);
         const rows = await readOrders(`${dir}/pedidos.db`);
         assert.deepEqual(rows.map(({ cliente, estado }) => ({ cliente, estado })), [
           { cliente: "Ana", estado: "listo" },
@@ -102,11 +70,11 @@ Deno.test({
           const before = listeningPorts(server.pid);
           server.kill("SIGUSR1");
           await new Promise((resolve) => setTimeout(resolve, 1000));
-          assert.deepEqual(listeningPorts(server.pid), before, log);
+          assert.deepEqual(listeningPorts(server.pid), before, server.log());
         }
-        assert.doesNotMatch(log, /SIGUSR1|Debugger listening/);
+        assert.doesNotMatch(server.log(), /SIGUSR1|Debugger listening/);
         // The page and prom-client are embedded: the binary runs from "/", away from the sources.
-        const url = log.match(/panel, métricas y comprobaciones en (\S+)/)![1]!;
+        const url = server.log().match(/panel, métricas y comprobaciones en (\S+)/)![1]!;
         const page = await (await fetch(url)).text();
         assert.match(page, /<title>pedidos · panel en vivo<\/title>/);
         assert.match(page, /new EventSource\("api\/events"\)/);
@@ -120,24 +88,26 @@ Deno.test({
           decoder.decode(version.stdout),
           /^pedidos-server \d+\.\d+\.\d+ \(Deno \d+\.\d+\.\d+\)/,
         );
-      } finally {
-        server.kill("SIGTERM");
-        const status = await server.status;
-        await server.stdout.cancel();
-        await logDone;
-        assert.equal(status.code, 0);
-      }
+      });
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
   },
 });
 
+/** The running compiled server, for checks beyond its port. */
+interface CompiledServer {
+  pid: number;
+  kill(signal: Deno.Signal): void;
+  /** Its standard error so far. */
+  log(): string;
+}
+
 /** Runs `dir/pedidos-server` on `::1` with `args` until `use` is done, then stops it and checks it exits 0. */
 async function withCompiledServer(
   dir: string,
   args: string[],
-  use: (port: string) => Promise<void>,
+  use: (port: string, server: CompiledServer) => Promise<void>,
 ): Promise<void> {
   const server = new Deno.Command(`${dir}/pedidos-server`, {
     args: ["--port", "0", "--host", "::1", "--db", `${dir}/pedidos.db`, ...args],
@@ -151,7 +121,11 @@ async function withCompiledServer(
   );
   try {
     const address = await waitFor(() => log.match(/escuchando en \[::1\]:(\d+)/), "server");
-    await use(address[1]!);
+    await use(address[1]!, {
+      pid: server.pid,
+      kill: (signal) => server.kill(signal),
+      log: () => log,
+    });
   } finally {
     server.kill("SIGTERM");
     const status = await server.status;

@@ -11,9 +11,10 @@ import { createLogger, type Logger } from "../lib/util/log.ts";
 import { type RunningServer, type ServerOverrides, startServer } from "../lib/server/server.ts";
 import { writeAll } from "../lib/util/net.ts";
 import { LineReader } from "../lib/wire/lines.ts";
+import { type ClientIO, runClient } from "../lib/client/run.ts";
 import { permissionSet } from "../tools/permissions.ts";
-import { openStore } from "../lib/store/open.ts";
-import type { OrderFilter, OrderReader, StoredOrder } from "../lib/store/types.ts";
+import { withReader } from "../lib/store/open.ts";
+import type { OrderFilter, StoredOrder } from "../lib/store/types.ts";
 
 /** The repository root, for spawning the real entry points. */
 export const ROOT = new URL("../", import.meta.url);
@@ -173,6 +174,51 @@ export class TestClient implements AsyncDisposable {
   }
 }
 
+/** How {@linkcode runClientInProcess} sets up the client's world. */
+export interface ClientRunOptions {
+  /** What the client reads on stdin (nothing by default). */
+  stdin?: string | ReadableStream<Uint8Array>;
+  /** Its environment (empty by default). */
+  env?: Record<string, string>;
+  /** Whether stdin is a terminal (not by default). */
+  terminal?: boolean;
+}
+
+/** A client run's exit code and what it printed. */
+export interface ClientRunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the client in-process with in-memory streams. */
+export async function runClientInProcess(
+  args: string[],
+  options: ClientRunOptions = {},
+): Promise<ClientRunResult> {
+  let stdout = "";
+  let stderr = "";
+  const io: ClientIO = {
+    stdin: options.stdin instanceof ReadableStream
+      ? options.stdin
+      : ReadableStream.from([encoder.encode(options.stdin ?? "")]),
+    stdout: { write: (text) => void (stdout += text) },
+    stderr: { write: (text) => void (stderr += text) },
+    env: (name) => options.env?.[name],
+    isTerminal: () => options.terminal ?? false,
+  };
+  const code = await runClient(args, io);
+  return { code, stdout, stderr };
+}
+
+/** A port nobody listens on (bound and released at once). */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}
+
 /** A valid order, with overrides. */
 export function order(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -181,16 +227,6 @@ export function order(overrides: Record<string, unknown> = {}): Record<string, u
     direccion: "Calle Falsa 123",
     ...overrides,
   };
-}
-
-/** Runs `use` on a fresh read-only view of a database (as another tool would), then closes it. */
-async function withReader<T>(db: string, use: (reader: OrderReader) => Promise<T>): Promise<T> {
-  const reader = await openStore(db, { readOnly: true });
-  try {
-    return await use(reader);
-  } finally {
-    await reader.close();
-  }
 }
 
 /** The stored orders matching `filter`, by id, read through the store's read side. */

@@ -19,7 +19,8 @@ import {
   TestClient,
   waitFor,
 } from "./helpers.ts";
-import { type Estadisticas, estadisticas } from "./http_helpers.ts";
+import { estadisticas } from "./http_helpers.ts";
+import type { StatsReply } from "../lib/stats/snapshot.ts";
 import { waitForFullCapacity } from "./server_helpers.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -57,7 +58,7 @@ function figures(page: Page): Promise<Record<string, string>> {
     .map((el) => [el.dataset.campo, el.dataset.valor]))`) as Promise<Record<string, string>>;
 }
 
-function expected(stats: Estadisticas): Record<string, string> {
+function expected(stats: StatsReply): Record<string, string> {
   const rechazos = Object.values(stats.rechazos).reduce((a, b) => a + b, 0);
   return {
     recibidos: String(stats.recibidos),

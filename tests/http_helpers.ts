@@ -6,6 +6,7 @@
  */
 import { parseScrape, type Scrape } from "./prometheus.ts";
 import { TestClient } from "./helpers.ts";
+import type { StatsReply } from "../lib/stats/snapshot.ts";
 
 /** `/metrics`, fetched and parsed. */
 export async function scrape(url: string): Promise<Scrape> {
@@ -27,22 +28,9 @@ export function httpUrlFrom(stderr: string): string {
   return match[1]!;
 }
 
-/** The figures the `estadisticas` request answers with. */
-export interface Estadisticas {
-  recibidos: number;
-  recuperados: number;
-  listos: number;
-  fallidos: number;
-  enCola: number;
-  enProceso: number;
-  rechazos: Record<string, number>;
-  rendimiento: number | null;
-  maxSimultaneos: number;
-}
-
 /** Asks a server for its statistics over TCP, as any client would. */
-export async function estadisticas(port: number): Promise<Estadisticas> {
+export async function estadisticas(port: number): Promise<StatsReply> {
   await using client = await TestClient.open(port);
   const reply = await client.request({ tipo: "estadisticas" });
-  return reply.estadisticas as Estadisticas;
+  return reply.estadisticas as StatsReply;
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { LOAD_DEFAULTS } from "../tools/load/options.ts";
 import { verificationPassed } from "../tools/load/verify.ts";
 import { runLoad } from "../tools/load/run.ts";
-import { runScript, startTestServer } from "./helpers.ts";
+import { freePort, runScript, startTestServer } from "./helpers.ts";
 import { permissionSet } from "../tools/permissions.ts";
 
 Deno.test("a one-second open-loop pipelined run adds up and verifies against the database", async () => {
@@ -55,9 +55,7 @@ Deno.test("one order per connection against a small admission limit counts every
 });
 
 Deno.test("with no server listening, attempts count as errors and a pipelined run gives up", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
+  const port = freePort();
   const report = await runLoad({
     ...LOAD_DEFAULTS,
     port,

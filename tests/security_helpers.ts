@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { writeAll } from "../lib/util/net.ts";
 
 /** Whether `openssl` can be run here; tests that need it are ignored otherwise. */
 export const HAS_OPENSSL = await (async () => {
@@ -112,10 +113,9 @@ export class LineClient implements AsyncDisposable {
     return new LineClient(await Deno.connect({ hostname, port }));
   }
 
-  async send(text: string): Promise<void> {
-    const bytes = encoder.encode(text);
-    let written = 0;
-    while (written < bytes.length) written += await this.conn.write(bytes.subarray(written));
+  /** Sends `text` whole. */
+  send(text: string): Promise<void> {
+    return writeAll(this.conn, encoder.encode(text));
   }
 
   /** The next line parsed as JSON, or `null` once the server has closed. */

@@ -7,28 +7,19 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type ClientIO, runClient } from "../client.ts";
 import { EXIT } from "../lib/client/errors.ts";
 import { runLoad } from "../tools/load/run.ts";
 import { LOAD_DEFAULTS } from "../tools/load/options.ts";
-import { LOOPBACKS, order, spawnServer, startTestServer, tempDir, waitFor } from "./helpers.ts";
+import {
+  LOOPBACKS,
+  order,
+  runClientInProcess as client,
+  spawnServer,
+  startTestServer,
+  tempDir,
+  waitFor,
+} from "./helpers.ts";
 import { HAS_OPENSSL, LineClient, makePki, TOKENS, writeTokens } from "./security_helpers.ts";
-
-const encoder = new TextEncoder();
-
-async function client(args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const io: ClientIO = {
-    stdin: ReadableStream.from([encoder.encode("")]),
-    stdout: { write: (text) => void (stdout += text) },
-    stderr: { write: (text) => void (stderr += text) },
-    env: () => undefined,
-    isTerminal: () => false,
-  };
-  const code = await runClient(args, io);
-  return { code, stdout, stderr };
-}
 
 const ANA = ["--cliente", "Ana", "--productos", "pan", "--direccion", "Calle 1"];
 

@@ -8,36 +8,19 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type ClientIO, runClient } from "../client.ts";
 import { EXIT } from "../lib/client/errors.ts";
 import { WRONG_TOKEN_CLOSE_MS } from "../lib/server/auth.ts";
 import {
   countOrders,
   LOOPBACKS,
   order,
+  runClientInProcess as client,
   spawnServer,
   startTestServer,
   tempDir,
   TestClient,
 } from "./helpers.ts";
 import { TOKENS, writeTokens } from "./security_helpers.ts";
-
-const encoder = new TextEncoder();
-
-/** Runs the client in-process; returns its exit code and output. */
-async function client(args: string[], env: Record<string, string> = {}) {
-  let stdout = "";
-  let stderr = "";
-  const io: ClientIO = {
-    stdin: ReadableStream.from([encoder.encode("")]),
-    stdout: { write: (text) => void (stdout += text) },
-    stderr: { write: (text) => void (stderr += text) },
-    env: (name) => env[name],
-    isTerminal: () => false,
-  };
-  const code = await runClient(args, io);
-  return { code, stdout, stderr };
-}
 
 for (const host of LOOPBACKS) {
   Deno.test(`with --tokens over ${host}, every request before auth is no_autorizado; after it, served`, async () => {
@@ -119,7 +102,7 @@ Deno.test("the client authenticates with --token-file or PEDIDOS_TOKEN; without 
   assert.match(withFile.stdout, /^📊 Estadísticas de procesamiento/);
 
   const withEnv = await client([...port, "--host", "::1", ...ana, "-v"], {
-    PEDIDOS_TOKEN: TOKENS.cliente,
+    env: { PEDIDOS_TOKEN: TOKENS.cliente },
   });
   assert.equal(withEnv.code, EXIT.ok, withEnv.stderr);
   assert.match(withEnv.stdout, /^✅ Pedido encolado #1\n$/);
@@ -130,7 +113,9 @@ Deno.test("the client authenticates with --token-file or PEDIDOS_TOKEN; without 
   assert.equal(without.code, EXIT.rechazado);
   assert.match(without.stdout, /^❌ No autorizado: identifíquese primero/);
 
-  const wrong = await client([...port, "--status", "1"], { PEDIDOS_TOKEN: "no-es-el-token-123" });
+  const wrong = await client([...port, "--status", "1"], {
+    env: { PEDIDOS_TOKEN: "no-es-el-token-123" },
+  });
   assert.equal(wrong.code, EXIT.rechazado);
   assert.match(wrong.stdout, /^❌ No autorizado: token incorrecto/);
 });

@@ -14,6 +14,7 @@ import {
   rows,
   waitForFinished,
   waitForFullCapacity,
+  waitForInProcess,
 } from "./server_helpers.ts";
 
 Deno.test("ten simultaneous orders with max 6 over both families: exactly six accepted, four limite", async () => {
@@ -168,10 +169,7 @@ Deno.test("orders sent during shutdown get apagando and the order in process sti
   await using client = await TestClient.open(t.port, "::1");
   const inProcess = await client.request(order({ cliente: "En proceso" }));
   assert.equal(inProcess.ok, true);
-  await waitFor(
-    async () => (await row(t.db, inProcess.id as number))?.estado === "en proceso",
-    "start",
-  );
+  await waitForInProcess(t.db, inProcess.id as number);
 
   const stopping = t.server.shutdown();
   try {

@@ -45,6 +45,15 @@ export function unfinished(db: string): Promise<number> {
   return countOrders(db, { estados: ["en cola", "en proceso"] });
 }
 
+/** Waits until order `id` of `db` is `en proceso`. */
+export function waitForInProcess(db: string, id: number, timeoutMs = 10_000): Promise<true> {
+  return waitFor(
+    async () => (await row(db, id))?.estado === "en proceso" || undefined,
+    `order #${id} en proceso in ${db}`,
+    timeoutMs,
+  );
+}
+
 /** Waits until every order of `db` is `listo` or `fallido` (and there are at least `count`). */
 export function waitForFinished(db: string, count: number, timeoutMs = 10_000): Promise<Row[]> {
   return waitFor(

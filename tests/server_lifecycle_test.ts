@@ -25,6 +25,7 @@ import {
   rows,
   runServerCli,
   waitForFinished,
+  waitForInProcess,
 } from "./server_helpers.ts";
 
 Deno.test("--help exits 0 and lists every flag with its default", async () => {
@@ -164,10 +165,7 @@ Deno.test("the drain waits at most --drain-ms: a longer order is left en proceso
   {
     await using client = await TestClient.open(proc.port);
     const reply = await client.request(order());
-    await waitFor(
-      async () => (await row(db, reply.id as number))?.estado === "en proceso",
-      "order in process",
-    );
+    await waitForInProcess(db, reply.id as number);
   }
   proc.kill("SIGTERM");
   const { code, stdout, stderr } = await proc.exited();
@@ -199,10 +197,7 @@ Deno.test("SIGHUP drains the order in process, prints the report and exits 0, as
   await using proc = await spawnServer(["--db", db, "--work-ms", "800", "--drain-ms", "10000"]);
   await using client = await TestClient.open(proc.port);
   const reply = await client.request(order());
-  await waitFor(
-    async () => (await row(db, reply.id as number))?.estado === "en proceso",
-    "order in process",
-  );
+  await waitForInProcess(db, reply.id as number);
   proc.kill("SIGHUP");
   const { code, stdout, stderr } = await proc.exited();
   assert.equal(code, 0, stderr);
@@ -217,10 +212,7 @@ Deno.test("a second SIGTERM during the drain neither cuts it short nor breaks th
   await using proc = await spawnServer(["--db", db, "--work-ms", "1500", "--drain-ms", "10000"]);
   await using client = await TestClient.open(proc.port);
   const reply = await client.request(order());
-  await waitFor(
-    async () => (await row(db, reply.id as number))?.estado === "en proceso",
-    "order in process",
-  );
+  await waitForInProcess(db, reply.id as number);
   proc.kill("SIGTERM");
   await waitFor(() => /recibida/.test(proc.stderr()), "the first signal");
   proc.kill("SIGTERM");

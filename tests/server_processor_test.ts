@@ -20,7 +20,7 @@ import {
   type TestServer,
   waitFor,
 } from "./helpers.ts";
-import { capacity, row, waitForFullCapacity } from "./server_helpers.ts";
+import { capacity, row, waitForFullCapacity, waitForInProcess } from "./server_helpers.ts";
 
 const PROBAR = new URL("./fixtures/processors/probar.ts", import.meta.url).pathname;
 
@@ -281,7 +281,7 @@ Deno.test("at shutdown a running processor gets the signal before the drain runs
     await using client = await TestClient.open(t.port);
     const reply = await client.request(order({ cliente: "avisa", direccion: service.url }));
     id = reply.id as number;
-    await waitFor(async () => (await row(db, id))?.estado === "en proceso", "the order to start");
+    await waitForInProcess(db, id);
   } finally {
     await t[Symbol.asyncDispose]();
   }

@@ -11,11 +11,11 @@ import {
   capacity,
   delay,
   type Row,
-  row,
   rows,
   unfinished,
   waitForFinished,
   waitForFullCapacity,
+  waitForInProcess,
 } from "./server_helpers.ts";
 
 Deno.test("orders left queued or in process at shutdown are processed after a restart, in id order", async () => {
@@ -29,10 +29,7 @@ Deno.test("orders left queued or in process at shutdown are processed after a re
       ids.push((await client.request(order({ cliente }))).id);
     }
     assert.deepEqual(ids, [1, 2, 3, 4]);
-    await waitFor(
-      async () => (await row(db, 1))?.estado === "en proceso",
-      "the first order in process",
-    );
+    await waitForInProcess(db, 1);
     client.close();
     const summary = await t.server.shutdown();
     assert.equal(summary.abandoned, 1);

@@ -15,7 +15,7 @@ import {
   validateFlags,
 } from "../util/cli.ts";
 import { parseHost } from "./connect.ts";
-import type { CredentialSettings } from "./credentials.ts";
+import { type CredentialSettings, TLS_FLAGS, tlsSettings } from "./credentials.ts";
 import { EXIT } from "./errors.ts";
 import { type OrderFields, splitProducts } from "./orders.ts";
 import { RETRY_BASE_MS, RETRY_CAP_MS } from "./retry.ts";
@@ -63,17 +63,7 @@ export const CLIENT_FLAGS: readonly FlagSpec[] = [
     default: String(CLIENT_DEFAULTS.timeoutMs),
     description: "límite para conectar (todas las direcciones) y para cada respuesta",
   },
-  {
-    name: "tls",
-    type: "boolean",
-    description: "habla TLS y verifica el certificado del servidor (raíces de Deno, y --ca)",
-  },
-  {
-    name: "ca",
-    type: "string",
-    placeholder: "ARCHIVO",
-    description: "certificado PEM de una CA en la que confiar además; implica --tls",
-  },
+  ...TLS_FLAGS,
   {
     name: "token-file",
     type: "string",
@@ -229,9 +219,8 @@ export function parseClientArgs(args: readonly string[], env: EnvReader): Client
     json: flags.json ?? false,
     verbose: flags.verbose ?? false,
   };
-  if (flags.tls || flags.ca !== undefined) {
-    settings.tls = flags.ca === undefined ? {} : { caFile: flags.ca };
-  }
+  const tls = tlsSettings(flags.tls, flags.ca);
+  if (tls) settings.tls = tls;
   const tokenFromEnv = env(ENV_TOKEN);
   if (flags["token-file"] !== undefined) settings.token = { file: flags["token-file"] };
   else if (tokenFromEnv) settings.token = { env: ENV_TOKEN, value: tokenFromEnv };

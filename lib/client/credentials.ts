@@ -9,6 +9,7 @@
  */
 import { InputError } from "./errors.ts";
 import type { ClientTls } from "./tls.ts";
+import type { FlagSpec } from "../util/cli.ts";
 import { isLoopback } from "../util/net.ts";
 
 /** Where the token comes from. */
@@ -19,6 +20,40 @@ export interface CredentialSettings {
   /** Present with `--tls` or `--ca`. */
   tls?: { caFile?: string } | undefined;
   token?: TokenSource | undefined;
+}
+
+/** `--tls` and `--ca`, as every command that connects to a server takes them. */
+export const TLS_FLAGS: readonly FlagSpec[] = [
+  {
+    name: "tls",
+    type: "boolean",
+    description: "habla TLS y verifica el certificado del servidor (raíces de Deno, y --ca)",
+  },
+  {
+    name: "ca",
+    type: "string",
+    placeholder: "ARCHIVO",
+    description: "certificado PEM de una CA en la que confiar además; implica --tls",
+  },
+];
+
+/**
+ * What `--tls` and `--ca` ask for: nothing without either, and `--ca`
+ * implies `--tls`.
+ *
+ * @example
+ * ```ts
+ * tlsSettings(undefined, "ca.pem"); // { caFile: "ca.pem" }
+ * tlsSettings(true, undefined); // {}
+ * tlsSettings(undefined, undefined); // undefined
+ * ```
+ */
+export function tlsSettings(
+  tls: boolean | undefined,
+  ca: string | undefined,
+): CredentialSettings["tls"] {
+  if (ca !== undefined) return { caFile: ca };
+  return tls ? {} : undefined;
 }
 
 /** Credentials read and checked, ready for the session. */

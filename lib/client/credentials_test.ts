@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseTokenFile, plainTokenWarning, readCredentials } from "./credentials.ts";
+import { parseTokenFile, plainTokenWarning, readCredentials, tlsSettings } from "./credentials.ts";
 import { InputError } from "./errors.ts";
 
 const TOKEN = "6f1c0a5e3b9d4e7f8a2b";
@@ -68,4 +68,12 @@ Deno.test("a token about to cross a network without TLS is a warning; on loopbac
   for (const host of ["localhost", "127.0.0.1", "::1"]) {
     assert.equal(plainTokenWarning(host, { token: TOKEN }), undefined, host);
   }
+});
+
+Deno.test("--tls asks for TLS with Deno's roots, --ca for TLS trusting that file too, neither for plain TCP", () => {
+  assert.deepEqual(tlsSettings(true, undefined), {});
+  assert.deepEqual(tlsSettings(undefined, "ca.pem"), { caFile: "ca.pem" });
+  assert.deepEqual(tlsSettings(true, "ca.pem"), { caFile: "ca.pem" });
+  assert.equal(tlsSettings(undefined, undefined), undefined);
+  assert.equal(tlsSettings(false, undefined), undefined);
 });

@@ -8,6 +8,7 @@ import { Connection, type ConnectionOptions } from "./connection.ts";
 import { createLogger } from "../util/log.ts";
 import { accepted, type FinishedEvent, type OrderView, type Reply } from "../wire/protocol.ts";
 import { isRead } from "./handlers.ts";
+import { writeAll } from "../util/net.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -21,10 +22,8 @@ class Peer {
     this.conn = conn;
   }
 
-  async send(text: string): Promise<void> {
-    const bytes = encoder.encode(text);
-    let written = 0;
-    while (written < bytes.length) written += await this.conn.write(bytes.subarray(written));
+  send(text: string): Promise<void> {
+    return writeAll(this.conn, encoder.encode(text));
   }
 
   /** The next line parsed, or null once the server closed. */

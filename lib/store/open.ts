@@ -57,3 +57,24 @@ export function openStore(
   }
   return options.readOnly ? openSqliteReader(target) : openSqliteStore(target, options.sync);
 }
+
+/**
+ * Runs `use` on a fresh read-only view of `target` (as another tool would),
+ * then closes it, whether `use` succeeds or throws.
+ *
+ * @example
+ * ```ts
+ * const queued = await withReader("pedidos.db", (reader) => reader.count({ estados: ["en cola"] }));
+ * ```
+ */
+export async function withReader<T>(
+  target: string,
+  use: (reader: OrderReader) => Promise<T>,
+): Promise<T> {
+  const reader = await openStore(target, { readOnly: true });
+  try {
+    return await use(reader);
+  } finally {
+    await reader.close();
+  }
+}

@@ -13,7 +13,7 @@ import {
   parseCommand,
   UsageError,
 } from "../../lib/util/cli.ts";
-import type { CredentialSettings } from "../../lib/client/credentials.ts";
+import { type CredentialSettings, TLS_FLAGS, tlsSettings } from "../../lib/client/credentials.ts";
 import type { ClientTls } from "../../lib/client/tls.ts";
 
 /** `conexion`: one order per TCP connection, as the seed's clients; `pipeline`: persistent NDJSON. */
@@ -165,17 +165,7 @@ export const LOAD_FLAGS: readonly FlagSpec[] = [
     default: String(LOAD_DEFAULTS.waitMs),
     description: "con --wait-done: espera máxima",
   },
-  {
-    name: "tls",
-    type: "boolean",
-    description: "habla TLS y verifica el certificado del servidor (raíces de Deno, y --ca)",
-  },
-  {
-    name: "ca",
-    type: "string",
-    placeholder: "ARCHIVO",
-    description: "certificado PEM de una CA en la que confiar además; implica --tls",
-  },
+  ...TLS_FLAGS,
   {
     name: "token-file",
     type: "string",
@@ -252,6 +242,7 @@ export function parseLoadArgs(args: readonly string[]): LoadCommand {
   if (flags.verify === undefined && (flags["wait-done"] || flags["wait-ms"] !== undefined)) {
     throw new UsageError("--wait-done y --wait-ms necesitan --verify");
   }
+  const tls = tlsSettings(flags.tls, flags.ca);
   return {
     kind: "run",
     options: {
@@ -272,9 +263,7 @@ export function parseLoadArgs(args: readonly string[]): LoadCommand {
       quiet: flags.quiet ?? LOAD_DEFAULTS.quiet,
     },
     credentials: {
-      ...(flags.tls || flags.ca !== undefined
-        ? { tls: flags.ca === undefined ? {} : { caFile: flags.ca } }
-        : {}),
+      ...(tls ? { tls } : {}),
       ...(flags["token-file"] !== undefined ? { token: { file: flags["token-file"] } } : {}),
     },
   };

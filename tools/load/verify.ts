@@ -13,8 +13,7 @@
  *
  * @module
  */
-import { openStore } from "../../lib/store/open.ts";
-import type { OrderReader } from "../../lib/store/types.ts";
+import { withReader } from "../../lib/store/open.ts";
 import type { OrderGenerator } from "./orders.ts";
 import {
   exactlyOnce,
@@ -257,13 +256,4 @@ export async function verifyDatabase(
     for await (const row of reader.orders(run)) verifier.add(row);
     return verifier.result();
   });
-}
-
-async function withReader<T>(target: string, use: (reader: OrderReader) => Promise<T>): Promise<T> {
-  const reader = await openStore(target, { readOnly: true });
-  try {
-    return await use(reader);
-  } finally {
-    await reader.close();
-  }
 }

@@ -41,8 +41,7 @@ import { renderReport } from "../../lib/stats/report.ts";
 import { seededRandom } from "../../lib/util/random.ts";
 import { writeAll } from "../../lib/util/net.ts";
 import { LineReader } from "../../lib/wire/lines.ts";
-import { openStore } from "../../lib/store/open.ts";
-import type { OrderReader } from "../../lib/store/types.ts";
+import { withReader } from "../../lib/store/open.ts";
 import { sqliteIntegrityCheck } from "../../lib/store/sqlite.ts";
 
 const PROGRAM = "pedidos-soak";
@@ -185,16 +184,6 @@ class Line {
     } catch {
       // Already closed.
     }
-  }
-}
-
-/** Runs `use` on a read-only view of the database (the store's read side), then closes it. */
-async function withReader<T>(db: string, use: (reader: OrderReader) => Promise<T>): Promise<T> {
-  const reader = await openStore(db, { readOnly: true });
-  try {
-    return await use(reader);
-  } finally {
-    await reader.close();
   }
 }
 
