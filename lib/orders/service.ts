@@ -240,6 +240,11 @@ export class OrderService {
       permit.release();
       return this.#reject("interno", "el pedido no se pudo guardar");
     }
+    if (inserted.refused) {
+      // A store shared by a cluster keeps the limit itself, in the insert's transaction.
+      permit.release();
+      return this.#reject("limite");
+    }
     const { id } = inserted;
     if (inserted.existing) {
       permit.release();
@@ -270,18 +275,37 @@ export class OrderService {
     const reply = accepted(id, true);
     if (!listener?.wants(id)) return reply;
     if (this.#permits.has(id)) {
-      let listeners = this.#listeners.get(id);
-      if (!listeners) this.#listeners.set(id, listeners = new Set());
-      listeners.add(listener);
-      listener.watch(id);
+      this.#listen(id, listener);
       return reply;
     }
-    return this.#store.findById(id).then((order) => {
+    return this.#store.findById(id).then(async (order) => {
       if (order && (order.estado === "listo" || order.estado === "fallido")) {
         listener.notify(finishedEvent({ ...order, estado: order.estado }));
+      } else if (order) {
+        // Another server of a cluster holds it: finishedElsewhere() will
+        // tell, unless it ended just now, which the second look sees.
+        this.#listen(id, listener);
+        await this.#notify(id);
       }
       return reply;
     });
+  }
+
+  #listen(id: number, listener: OrderListener) {
+    let listeners = this.#listeners.get(id);
+    if (!listeners) this.#listeners.set(id, listeners = new Set());
+    listeners.add(listener);
+    listener.watch(id);
+  }
+
+  /**
+   * An order reached its final state on another server of the cluster:
+   * what this server kept for it goes, and its listeners here are told.
+   */
+  finishedElsewhere(id: number): void {
+    this.#permits.get(id)?.release();
+    this.#permits.delete(id);
+    if (this.#listeners.has(id)) this.#track(this.#notify(id));
   }
 
   /** The state and times of one order. */
@@ -348,21 +372,31 @@ export class OrderService {
 
   /** Records a final state; the permit and the notice wait for the commit. */
   #finish(id: number, update: OrderUpdate) {
-    const finishing: Promise<void> = this.#committer.update(update).then(
-      () => {
-        this.#permits.get(id)?.release();
-        this.#permits.delete(id);
-        return this.#notify(id);
-      },
-      () => {},
-    ).finally(() => this.#finishing.delete(finishing));
+    this.#track(
+      this.#committer.update(update).then(
+        () => {
+          this.#permits.get(id)?.release();
+          this.#permits.delete(id);
+          return this.#notify(id);
+        },
+        () => {},
+      ),
+    );
+  }
+
+  /** Keeps a notice under way, so that shutdown waits for it. */
+  #track(work: Promise<void>) {
+    const finishing: Promise<void> = work.finally(() => this.#finishing.delete(finishing));
     this.#finishing.add(finishing);
   }
 
+  /**
+   * Tells the listeners of order `id` that it ended, if it has. One that
+   * has not (a cluster's order whose final state another server will
+   * write) keeps its listeners for the notice that comes then.
+   */
   async #notify(id: number) {
-    const listeners = this.#listeners.get(id);
-    if (!listeners) return;
-    this.#listeners.delete(id);
+    if (!this.#listeners.has(id)) return;
     let order: OrderView | undefined;
     try {
       order = await this.#store.findById(id);
@@ -371,6 +405,9 @@ export class OrderService {
       return;
     }
     if (!order || (order.estado !== "listo" && order.estado !== "fallido")) return;
+    const listeners = this.#listeners.get(id);
+    if (!listeners) return;
+    this.#listeners.delete(id);
     const event = finishedEvent({ ...order, estado: order.estado });
     for (const listener of listeners) if (listener.open) listener.notify(event);
   }
