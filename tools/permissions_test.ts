@@ -25,7 +25,13 @@ Deno.test("a value of another shape is refused rather than guessed", () => {
 });
 
 Deno.test("the server's set is read from deno.json, and an unknown set is an error", () => {
-  assert.deepEqual(permissionSet("server"), ["--allow-net", "--allow-read", "--allow-write"]);
+  assert.deepEqual(permissionSet("server"), [
+    "--allow-net",
+    "--allow-read",
+    "--allow-write",
+    "--allow-sys=hostname",
+    "--allow-env=PGHOST,PGPORT,PGUSER,PGUSERNAME,PGPASSWORD,PGDATABASE,PGAPPNAME,PGTARGETSESSIONATTRS,PGSSL,PGSSLNEGOTIATION",
+  ]);
   assert.deepEqual(permissionSet("client"), [
     "--allow-net",
     "--allow-read",

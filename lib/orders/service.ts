@@ -21,7 +21,8 @@ import type { AdmissionSemaphore, Permit } from "./semaphore.ts";
 import { type SharedSnapshot, SnapshotCache } from "../stats/cache.ts";
 import { ProcessingStats } from "../stats/live.ts";
 import type { StatsSnapshot } from "../stats/snapshot.ts";
-import type { Inserted, NewOrder, OrderStore, OrderUpdate } from "../store/types.ts";
+import type { ClusterQueue, Inserted, NewOrder, OrderStore, OrderUpdate } from "../store/types.ts";
+import { ClusterSnapshots } from "../cluster/stats.ts";
 
 /** Someone waiting to hear that an order finished (a connection that sent `avisar`). */
 export interface OrderListener {
@@ -64,6 +65,8 @@ export interface OrderServiceOptions {
   /** Builds the worker pool, which reports to the service through `events`. */
   createPool: (events: PoolEvents) => OrderPool;
   log: Logger;
+  /** The cluster this server belongs to, whose figures `estadisticas` adds; none alone. */
+  cluster?: Pick<ClusterQueue, "figures"> | undefined;
 }
 
 /** What shutting down left behind. */
@@ -101,6 +104,8 @@ export class OrderService {
   readonly #pool: OrderPool;
   readonly #stats = new ProcessingStats();
   readonly #snapshots = new SnapshotCache(this.#stats);
+  readonly #cluster: OrderServiceOptions["cluster"];
+  readonly #clusterSnapshots = new ClusterSnapshots();
   /** The permit of every order admitted or recovered and not yet finished. */
   readonly #permits = new Map<number, Permit>();
   readonly #listeners = new Map<number, Set<OrderListener>>();
@@ -116,6 +121,7 @@ export class OrderService {
     this.#verbose = options.log.level === "verbose";
     this.#semaphore = options.semaphore;
     this.#committer = options.committer;
+    this.#cluster = options.cluster;
     this.#pool = options.createPool({
       onStart: (job, worker, at) => {
         this.#stats.observeInProcess(this.#pool.busy);
@@ -314,10 +320,19 @@ export class OrderService {
     return order ? statusReply(order) : failure("no_encontrado", `no existe el pedido #${id}`);
   }
 
-  /** This run's statistics so far, shared with other requests (see `SnapshotCache`). */
+  /**
+   * This run's statistics so far, shared with other requests (see
+   * `SnapshotCache`); in a cluster, with the cluster's figures too.
+   */
   statistics(options: { intervalos: boolean }): SharedSnapshot {
     const current = { enCola: this.#pool.queued, enProceso: this.#pool.busy };
-    return this.#snapshots.get(current, options);
+    const shared = this.#snapshots.get(current, options);
+    return this.#cluster ? this.#clusterSnapshots.add(shared, this.#cluster.figures()) : shared;
+  }
+
+  /** Orders whose end this server still waits to hear of: admitted here, or followed here. */
+  awaited(): number[] {
+    return [...new Set([...this.#permits.keys(), ...this.#listeners.keys()])];
   }
 
   /** Counts a rejection decided outside the service (bad JSON, invalid order, oversize). */

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { ServerConfig } from "./config.ts";
+import { instanceName, type ServerConfig } from "./config.ts";
 import { Connection } from "./connection.ts";
 import { handleMessage, isRead } from "./handlers.ts";
 import { bindListeners } from "./listen.ts";
@@ -14,10 +14,12 @@ import { formatAddress } from "../util/net.ts";
 import { createLogger, type Logger } from "../util/log.ts";
 import { OrderService, type ShutdownSummary } from "../orders/service.ts";
 import { AdmissionSemaphore } from "../orders/semaphore.ts";
-import { type WorkerFactory, WorkerPool } from "../orders/pool.ts";
+import { type PoolEvents, type WorkerFactory, WorkerPool } from "../orders/pool.ts";
+import { ClusterCapacity } from "../cluster/capacity.ts";
+import { claimTarget, ClusterPool } from "../cluster/pool.ts";
 import { encodeLine, failure, greeting } from "../wire/protocol.ts";
 import { GroupCommitter } from "../store/group_commit.ts";
-import { openStore } from "../store/open.ts";
+import { describeTarget, isPostgresUrl, openStore } from "../store/open.ts";
 import type { Inserted, NewOrder, OrderUpdate } from "../store/types.ts";
 import { VERSION } from "../util/version.ts";
 
@@ -37,6 +39,8 @@ export interface RunningServer extends AsyncDisposable {
   readonly port: number;
   /** Orders recovered from the database at start-up. */
   readonly recovered: number;
+  /** Whether it takes orders: not while shutting down, nor while a cluster's database is unreachable. */
+  readonly ready: boolean;
   /** Stops gracefully; safe to call more than once (every call gets the same result). */
   shutdown(): Promise<ShutdownSummary>;
 }
@@ -62,7 +66,12 @@ export async function startServer(
   overrides: ServerOverrides = {},
 ): Promise<RunningServer> {
   const log = overrides.log ?? createLogger(config.logLevel, "pedidos");
-  const store = await openStore(config.db, { sync: config.sync });
+  const store = await openStore(config.db, {
+    sync: config.sync,
+    cluster: isPostgresUrl(config.db)
+      ? { instance: instanceName(config), leaseMs: config.leaseMs, max: config.max, log }
+      : undefined,
+  });
   let listeners: Deno.TcpListener[];
   try {
     listeners = bindListeners(config.hosts, config.port, log);
@@ -70,24 +79,40 @@ export async function startServer(
     await store.close();
     throw error;
   }
-  const service = new OrderService({
+  const localPool = (events: PoolEvents) =>
+    new WorkerPool({
+      size: config.workers,
+      workerUrl: overrides.workerUrl ?? WORKER_URL,
+      workMs: config.workMs,
+      workMode: config.workMode,
+      timeoutMs: config.timeoutMs,
+      retries: config.retries,
+      events,
+      ...(overrides.createWorker ? { createWorker: overrides.createWorker } : {}),
+    });
+  // A cluster's store keeps the limit and hands orders out itself: this
+  // server claims them for its workers instead of running what it admits.
+  const cluster = store.cluster;
+  const service: OrderService = new OrderService({
     store,
     committer: new GroupCommitter<NewOrder, OrderUpdate, Inserted>(
       (inserts, updates) => store.commit(inserts, updates),
       { onError: (error) => log.error(`no se pudo escribir en la base de datos: ${error}`) },
     ),
-    semaphore: new AdmissionSemaphore(config.max),
-    createPool: (events) =>
-      new WorkerPool({
-        size: config.workers,
-        workerUrl: overrides.workerUrl ?? WORKER_URL,
-        workMs: config.workMs,
-        workMode: config.workMode,
-        timeoutMs: config.timeoutMs,
-        retries: config.retries,
-        events,
-        ...(overrides.createWorker ? { createWorker: overrides.createWorker } : {}),
-      }),
+    semaphore: cluster ? new ClusterCapacity(cluster) : new AdmissionSemaphore(config.max),
+    createPool: cluster
+      ? (events) =>
+        new ClusterPool({
+          queue: cluster,
+          events,
+          createPool: localPool,
+          target: claimTarget(config.workers, config.workMs),
+          finished: (id) => service.finishedElsewhere(id),
+          awaited: () => service.awaited(),
+          log,
+        })
+      : localPool,
+    cluster,
     log,
   });
   let recovered: number;
@@ -102,11 +127,25 @@ export async function startServer(
 
   const addresses = listeners.map((listener) => formatAddress(listener.addr));
   log.info(
-    `versión ${VERSION}; base de datos ${config.db} (esquema v${store.schemaVersion}, sync ${config.sync})`,
+    `versión ${VERSION}; base de datos ${
+      describeTarget(config.db)
+    } (esquema v${store.schemaVersion}, sync ${config.sync}${
+      store.durability ? `: ${store.durability}` : ""
+    })`,
   );
   log.info(
-    `${config.workers} workers (${config.workMode} ${config.workMs} ms), máximo ${config.max} pedidos admitidos`,
+    `${config.workers} workers (${config.workMode} ${config.workMs} ms), máximo ${config.max} pedidos admitidos${
+      cluster ? " en todo el clúster" : ""
+    }`,
   );
+  if (cluster) {
+    const { instancias } = cluster.figures();
+    log.info(
+      `clúster: instancia ${cluster.instance}, concesión ${config.leaseMs} ms; en marcha: ${
+        instancias.join(", ")
+      }`,
+    );
+  }
   if (recovered > 0) log.info(`recuperados ${recovered} pedidos sin terminar`);
   for (const address of addresses) log.notice(`escuchando en ${address}`);
 
@@ -190,6 +229,9 @@ export async function startServer(
     addresses,
     port: listeners[0]!.addr.port,
     recovered,
+    get ready() {
+      return !service.closing && (cluster?.ready ?? true);
+    },
     shutdown,
     [Symbol.asyncDispose]: async () => {
       await shutdown();

@@ -257,7 +257,7 @@ interface CommitOutcome {
 class PostgresStore implements OrderStore {
   readonly #durable: postgres.Sql<q.Types>;
   readonly #shared: postgres.Sql<q.Types>;
-  readonly synchronousCommit: string;
+  readonly durability: string;
   #cluster: PostgresCluster | undefined;
   /** Ids inserted by the commit running now, until its callers have seen them. */
   #inFlight = new Set<number>();
@@ -266,7 +266,7 @@ class PostgresStore implements OrderStore {
   constructor(durable: postgres.Sql<q.Types>, shared: postgres.Sql<q.Types>, sync: string) {
     this.#durable = durable;
     this.#shared = shared;
-    this.synchronousCommit = sync;
+    this.durability = `synchronous_commit=${sync}`;
   }
 
   get schemaVersion(): number {

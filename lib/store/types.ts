@@ -114,6 +114,11 @@ export interface OrderStore extends OrderReader {
   /** The schema version in use, for the start-up log. */
   readonly schemaVersion: number;
   /**
+   * What a commit waits for, when the backend has more to say than `--sync`
+   * (PostgreSQL: its `synchronous_commit`), for the start-up log.
+   */
+  readonly durability?: string | undefined;
+  /**
    * Stores new orders and applies state changes, all or nothing. Resolves
    * with one {@linkcode Inserted} per insert, in order. An insert whose key
    * is already taken, or that a shared admission limit refuses, stores
@@ -148,7 +153,7 @@ export interface ClusterFigures {
   /** This server's instance name. */
   instancia: string;
   /** Instance names of the servers whose lease is current, this one included. */
-  instancias: string[];
+  instancias: readonly string[];
   /** The cluster's admission limit (`--max`). */
   limite: number;
   /** Orders admitted and not finished, across the cluster. */
