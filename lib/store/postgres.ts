@@ -10,15 +10,17 @@
  * bookkeeping, which may commit asynchronously because losing it loses
  * nothing (a claim or heartbeat lost in a crash is simply redone).
  *
- * Each {@linkcode OrderStore.commit} is one transaction: state changes
+ * Each {@linkcode OrderStore.commit} is one call of the database function
+ * `pedidos_confirmar`, one statement and so one transaction: state changes
  * first (releasing the capacity of the orders they finish), then the
  * cluster-wide admission on the locked `pedidos_capacidad` row, then one
- * multi-row insert, then the notifications, all committed together.
+ * multi-row insert, then the notifications. How a batch is laid out for it
+ * is {@linkcode batchOf}.
  *
  * @module
  */
 import postgres from "postgres";
-import { durationSeconds, failureDuration, isoDate as iso } from "./rules.ts";
+import { durationSeconds, isoDate as iso } from "./rules.ts";
 import * as q from "./postgres_sql.ts";
 import { type ClusterOptions, PostgresCluster } from "./postgres_cluster.ts";
 import type {
@@ -203,21 +205,15 @@ function checkNotNewer(version: number, url: string) {
 
 /** Applies the missing migrations, one server at a time. */
 async function migrate(sql: postgres.Sql<q.Types>, url: string): Promise<void> {
-  await sql.begin(async (tx) => {
-    await q.lockMigrations(tx);
-    const tables = new Set((await q.existingTables(tx)).map((row) => row.tabla));
-    if (tables.has("pedidos") && !tables.has("pedidos_esquema")) {
-      throw new Error(`${redactUrl(url)} ya tiene una tabla pedidos que no es de este programa`);
-    }
-    await q.createSchemaTable(tx);
-    const current = (await q.schemaVersion(tx))[0]!.version;
-    checkNotNewer(current, url);
-    for (const migration of q.MIGRATIONS) {
-      if (migration.version <= current) continue;
-      await tx.unsafe(migration.sql).simple();
-      await q.recordMigration(tx, migration.version);
-    }
-  });
+  const tables = new Set((await q.existingTables(sql)).map((row) => row.tabla));
+  if (tables.has("pedidos") && !tables.has("pedidos_esquema")) {
+    throw new Error(`${redactUrl(url)} ya tiene una tabla pedidos que no es de este programa`);
+  }
+  const current = tables.has("pedidos_esquema") ? (await q.schemaVersion(sql))[0]!.version : 0;
+  checkNotNewer(current, url);
+  for (const migration of q.MIGRATIONS) {
+    if (migration.version > current) await q.applyMigration(sql, migration);
+  }
 }
 
 /** An update as applied: an `inicio` and its `fin` in one batch become one `completo`. */
@@ -231,27 +227,93 @@ function parsed<T extends { productos: string[] }>(
   return { ...row, productos: JSON.parse(row.productos) } as T;
 }
 
-/** Splits ids into NOTIFY payloads, each below PostgreSQL's limit. */
-export function idPayloads(ids: readonly number[]): string[] {
-  const payloads: string[] = [];
-  let current = "";
-  for (const id of ids) {
-    const text = String(id);
-    if (current.length + text.length + 1 > q.MAX_PAYLOAD_BYTES) {
-      payloads.push(current);
-      current = "";
-    }
-    current = current ? `${current},${text}` : text;
-  }
-  if (current) payloads.push(current);
-  return payloads;
+/** A commit laid out for `pedidos_confirmar`, and how to read its answer. */
+export interface LaidOut {
+  batch: q.Batch;
+  /** For each candidate n (from 1), the index of its insert. */
+  candidates: number[];
+  /** [index, index of the earlier insert of the batch with the same key]. */
+  repeats: [number, number][];
 }
 
-/** What one commit did, beyond its inserts' results. */
-interface CommitOutcome {
-  inserted: Inserted[];
-  /** The capacity row after the commit, when the commit touched it. */
-  capacity: { limite: number | null; enUso: number } | undefined;
+/**
+ * Lays a batch out for `pedidos_confirmar`: the inserts whose key is not
+ * taken by an earlier insert of the batch become candidates (the others are
+ * answered like that earlier one); each order's changes are numbered in
+ * rounds (its first change in round 0, its second in round 1…), and an
+ * `inicio` followed by its `fin` becomes one `completo`.
+ *
+ * @example
+ * ```ts
+ * const { batch, candidates } = batchOf(
+ *   [{ cliente: "A", productos: ["pan"], direccion: "C 1", recibido: 0, clave: "k" }],
+ *   [{ tipo: "inicio", id: 7, worker: 1, inicio: 0 }, { tipo: "fin", id: 7, worker: 1, inicio: 0, fin: 5 }],
+ * );
+ * batch.tipos; // ["completo"]
+ * candidates; // [0]
+ * ```
+ */
+export function batchOf(inserts: readonly NewOrder[], updates: readonly OrderUpdate[]): LaidOut {
+  const batch: q.Batch = {
+    clientes: [],
+    productos: [],
+    direcciones: [],
+    recibidos: [],
+    claves: [],
+    rondas: [],
+    tipos: [],
+    ids: [],
+    workers: [],
+    inicios: [],
+    fines: [],
+    duraciones: [],
+    motivos: [],
+  };
+  const candidates: number[] = [];
+  const repeats: [number, number][] = [];
+  const firstWithKey = new Map<string, number>();
+  inserts.forEach((order, i) => {
+    if (order.clave !== undefined) {
+      const first = firstWithKey.get(order.clave);
+      if (first !== undefined) return void repeats.push([i, first]);
+      firstWithKey.set(order.clave, i);
+    }
+    candidates.push(i);
+    batch.clientes.push(order.cliente);
+    batch.productos.push(JSON.stringify(order.productos));
+    batch.direcciones.push(order.direccion);
+    batch.recibidos.push(iso(order.recibido));
+    batch.claves.push(order.clave ?? null);
+  });
+  const byOrder = new Map<number, Change[]>();
+  for (const update of updates) {
+    const changes = byOrder.get(update.id);
+    if (!changes) {
+      byOrder.set(update.id, [update]);
+      continue;
+    }
+    const last = changes[changes.length - 1]!;
+    if (update.tipo === "fin" && last.tipo === "inicio") {
+      changes[changes.length - 1] = { ...update, tipo: "completo" };
+    } else {
+      changes.push(update);
+    }
+  }
+  for (const changes of byOrder.values()) {
+    changes.forEach((change, round) => {
+      batch.rondas.push(round);
+      batch.tipos.push(change.tipo);
+      batch.ids.push(change.id);
+      batch.workers.push("worker" in change ? change.worker : null);
+      batch.inicios.push("inicio" in change ? iso(change.inicio) : null);
+      batch.fines.push("fin" in change ? iso(change.fin) : null);
+      batch.duraciones.push(
+        "inicio" in change && "fin" in change ? durationSeconds(change.inicio, change.fin) : null,
+      );
+      batch.motivos.push("motivo" in change ? change.motivo : null);
+    });
+  }
+  return { batch, candidates, repeats };
 }
 
 class PostgresStore implements OrderStore {
@@ -259,8 +321,8 @@ class PostgresStore implements OrderStore {
   readonly #shared: postgres.Sql<q.Types>;
   readonly durability: string;
   #cluster: PostgresCluster | undefined;
-  /** Ids inserted by the commit running now, until its callers have seen them. */
-  #inFlight = new Set<number>();
+  /** Commits under way (one at a time under the group commit). */
+  #committing = 0;
   #closed = false;
 
   constructor(durable: postgres.Sql<q.Types>, shared: postgres.Sql<q.Types>, sync: string) {
@@ -284,227 +346,42 @@ class PostgresStore implements OrderStore {
 
   async join(options: ClusterOptions): Promise<void> {
     this.#cluster = await PostgresCluster.join(this.#durable, this.#shared, options, {
-      committing: (id) => this.#inFlight.has(id),
+      committing: () => this.#committing > 0,
     });
   }
 
   async commit(inserts: readonly NewOrder[], updates: readonly OrderUpdate[]): Promise<Inserted[]> {
     if (inserts.length === 0 && updates.length === 0) return [];
-    let outcome: CommitOutcome;
+    const { batch, candidates, repeats } = batchOf(inserts, updates);
+    let rows: q.ConfirmRow[];
+    this.#committing++;
     try {
-      outcome = await this.#durable.begin((tx) => this.#commit(tx, inserts, updates));
+      rows = await q.confirm(this.#durable, this.#sesion, batch);
     } catch (error) {
-      this.#inFlight.clear();
       this.#cluster?.commitFailed();
       throw error;
+    } finally {
+      // Notices that came in meanwhile may be about the orders this commit
+      // inserted: they wait until its callers have heard of the ids.
+      if (--this.#committing === 0) this.#cluster?.releaseHeldNotices();
     }
-    this.#cluster?.committed(outcome.capacity);
-    if (this.#inFlight.size > 0) {
-      // Notices of these orders that arrived before their insert's callers
-      // resumed wait until now (see PostgresCluster).
-      const ids = this.#inFlight;
-      this.#inFlight = new Set();
-      this.#cluster?.releaseHeldNotices(ids);
-    }
-    return outcome.inserted;
-  }
-
-  async #commit(
-    tx: postgres.TransactionSql<q.Types>,
-    inserts: readonly NewOrder[],
-    updates: readonly OrderUpdate[],
-  ): Promise<CommitOutcome> {
-    const finished = updates.length ? await this.#updateAll(tx, updates) : [];
-    const outcome = await this.#insertAll(tx, inserts, finished.length);
-    if (outcome.stored > 0) await q.notify(tx, q.CHANNEL_NEW, "");
-    for (const payload of idPayloads(finished)) await q.notify(tx, q.CHANNEL_FINISHED, payload);
-    return { inserted: outcome.results, capacity: outcome.capacity };
-  }
-
-  /**
-   * Inserts the batch's new orders, as many as the cluster's limit admits,
-   * in the batch's order. An order whose key is already stored, or taken by
-   * an earlier order of the batch, is answered with that order's id and
-   * needs no capacity. `freed` orders finished earlier in this transaction
-   * give their capacity back first.
-   */
-  async #insertAll(
-    tx: postgres.TransactionSql<q.Types>,
-    inserts: readonly NewOrder[],
-    freed: number,
-  ): Promise<{ results: Inserted[]; stored: number; capacity: CommitOutcome["capacity"] }> {
     const results = new Array<Inserted>(inserts.length);
-    const keys = [...new Set(inserts.flatMap((order) => order.clave ?? []))];
-    const known = new Map<string, number>();
-    if (keys.length) {
-      for (const row of await q.idsByKey(tx, keys)) known.set(row.clave, row.id);
+    let capacity: { limite: number | null; enUso: number } | undefined;
+    for (const row of rows) {
+      if (row.n === 0) {
+        if (row.en_uso !== null) capacity = { limite: row.limite, enUso: row.en_uso };
+        continue;
+      }
+      results[candidates[row.n - 1]!] = row.id === null
+        ? { refused: "limite" }
+        : { id: row.id, existing: row.existente === true };
     }
-    /** Indices of the inserts that need a new row. */
-    const fresh: number[] = [];
-    /** [index, index of the earlier insert with the same key]. */
-    const repeats: [number, number][] = [];
-    const firstWithKey = new Map<string, number>();
-    inserts.forEach((order, i) => {
-      const clave = order.clave;
-      if (clave !== undefined) {
-        const first = firstWithKey.get(clave);
-        if (first !== undefined) return void repeats.push([i, first]);
-        const id = known.get(clave);
-        if (id !== undefined) return void (results[i] = { id, existing: true });
-        firstWithKey.set(clave, i);
-      }
-      fresh.push(i);
-    });
-
-    let capacity: CommitOutcome["capacity"];
-    let admitted = fresh.length;
-    if (fresh.length > 0 || freed > 0) {
-      const [row] = await q.lockCapacity(tx);
-      const inUse = row!.en_uso - freed;
-      if (row!.limite !== null) admitted = Math.min(admitted, Math.max(0, row!.limite - inUse));
-      capacity = { limite: row!.limite, enUso: inUse + admitted };
-    }
-    for (const index of fresh.slice(admitted)) results[index] = { refused: "limite" };
-
-    let stored = 0;
-    const taken = fresh.slice(0, admitted);
-    if (taken.length > 0) {
-      const rows = await q.insertOrders(tx, {
-        clientes: taken.map((i) => inserts[i]!.cliente),
-        productos: taken.map((i) => JSON.stringify(inserts[i]!.productos)),
-        direcciones: taken.map((i) => inserts[i]!.direccion),
-        recibidos: taken.map((i) => iso(inserts[i]!.recibido)),
-        claves: taken.map((i) => inserts[i]!.clave ?? null),
-      });
-      stored = rows.length;
-      // RETURNING promises no order: ids increase in the insert's order, so
-      // keyless rows take theirs sorted, and keyed rows are found by key.
-      const byKey = new Map<string, number>();
-      const keyless: number[] = [];
-      for (const row of rows) {
-        if (row.clave === null) keyless.push(row.id);
-        else byKey.set(row.clave, row.id);
-      }
-      keyless.sort((a, b) => a - b);
-      let next = 0;
-      const raced: number[] = [];
-      for (const index of taken) {
-        const clave = inserts[index]!.clave;
-        if (clave === undefined) {
-          results[index] = { id: keyless[next++]!, existing: false };
-          continue;
-        }
-        const id = byKey.get(clave);
-        if (id !== undefined) results[index] = { id, existing: false };
-        else raced.push(index);
-      }
-      if (raced.length > 0) {
-        // Another server stored these keys after our lookup: theirs stand,
-        // and the capacity taken for them goes back.
-        const found = new Map(
-          (await q.idsByKey(tx, raced.map((i) => inserts[i]!.clave!))).map((row) => [
-            row.clave,
-            row.id,
-          ]),
-        );
-        for (const index of raced) {
-          results[index] = { id: found.get(inserts[index]!.clave!)!, existing: true };
-        }
-        capacity!.enUso -= raced.length;
-      }
-      for (const id of results.flatMap((r) => r?.existing === false ? [r.id] : [])) {
-        this.#inFlight.add(id);
-      }
-    }
-    if (capacity) await q.setInUse(tx, capacity.enUso);
     for (const [index, first] of repeats) {
       const original = results[first]!;
       results[index] = original.refused ? original : { id: original.id, existing: true };
     }
-    return { results, stored, capacity };
-  }
-
-  /**
-   * Applies updates, several rows per statement, only to orders this store
-   * holds. An order's changes keep their order: the first change of every
-   * order goes in one round, the second in the next, and so on. An `inicio`
-   * followed by its `fin` in the same batch is written as one change.
-   * Resolves with the ids that reached a final state.
-   */
-  async #updateAll(
-    tx: postgres.TransactionSql<q.Types>,
-    updates: readonly OrderUpdate[],
-  ): Promise<number[]> {
-    const byOrder = new Map<number, Change[]>();
-    for (const update of updates) {
-      const changes = byOrder.get(update.id);
-      if (!changes) {
-        byOrder.set(update.id, [update]);
-        continue;
-      }
-      const last = changes[changes.length - 1]!;
-      if (update.tipo === "fin" && last.tipo === "inicio") {
-        changes[changes.length - 1] = { ...update, tipo: "completo" };
-      } else {
-        changes.push(update);
-      }
-    }
-    const sesion = this.#sesion;
-    const finals: number[] = [];
-    for (let round = 0;; round++) {
-      const started = { ids: [] as number[], inicios: [] as string[], workers: [] as number[] };
-      const done = [doneRows(), doneRows()];
-      const retried = { ids: [] as number[], motivos: [] as string[] };
-      const failed: Extract<OrderUpdate, { tipo: "fallo" }>[] = [];
-      let any = false;
-      for (const changes of byOrder.values()) {
-        const change = changes[round];
-        if (!change) continue;
-        any = true;
-        switch (change.tipo) {
-          case "inicio":
-            started.ids.push(change.id);
-            started.inicios.push(iso(change.inicio));
-            started.workers.push(change.worker);
-            break;
-          case "fin":
-          case "completo": {
-            const rows = done[change.tipo === "fin" ? 0 : 1]!;
-            rows.ids.push(change.id);
-            rows.inicios.push(iso(change.inicio));
-            rows.fines.push(iso(change.fin));
-            rows.duraciones.push(durationSeconds(change.inicio, change.fin));
-            rows.workers.push(change.worker);
-            break;
-          }
-          case "reintento":
-            retried.ids.push(change.id);
-            retried.motivos.push(change.motivo);
-            break;
-          case "fallo":
-            failed.push(change);
-        }
-      }
-      if (!any) return finals;
-      if (started.ids.length) await q.startOrders(tx, sesion, started);
-      for (const [i, rows] of done.entries()) {
-        if (rows.ids.length === 0) continue;
-        for (const row of await q.finishOrders(tx, sesion, rows, i === 1)) finals.push(row.id);
-      }
-      if (retried.ids.length) await q.retryOrders(tx, sesion, retried);
-      if (failed.length) {
-        const starts = new Map(
-          (await q.startsOf(tx, failed.map((f) => f.id))).map((row) => [row.id, row.fecha_inicio]),
-        );
-        const rows = await q.failOrders(tx, sesion, {
-          ids: failed.map((f) => f.id),
-          fines: failed.map((f) => iso(f.fin)),
-          motivos: failed.map((f) => f.motivo),
-          duraciones: failed.map((f) => failureDuration(starts.get(f.id) ?? null, f.fin)),
-        });
-        for (const row of rows) finals.push(row.id);
-      }
-    }
+    this.#cluster?.committed(capacity);
+    return results;
   }
 
   async findById(id: number): Promise<OrderView | undefined> {
@@ -553,8 +430,4 @@ class PostgresStore implements OrderStore {
       ]);
     }
   }
-}
-
-function doneRows(): q.DoneRows {
-  return { ids: [], inicios: [], fines: [], duraciones: [], workers: [] };
 }

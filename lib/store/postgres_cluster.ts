@@ -45,8 +45,8 @@ export interface ClusterOptions {
 
 /** What the cluster needs to know of its store's commits. */
 export interface CommitWatch {
-  /** Whether order `id` is being inserted by the commit running now. */
-  committing(id: number): boolean;
+  /** Whether a commit is under way (its new orders' ids are not known to its callers yet). */
+  committing(): boolean;
 }
 
 /** Thrown when a server's `--max` differs from the limit of a cluster with servers running. */
@@ -86,8 +86,8 @@ export class PostgresCluster implements ClusterQueue {
   /** The heartbeat or rescue round running now. */
   #round: Promise<void> | undefined;
   #listens: postgres.ListenMeta[] = [];
-  /** Finished-notices of orders whose insert's callers have not resumed yet. */
-  #held = new Set<number>();
+  /** Finished orders heard of while a commit was under way (see #onFinished). */
+  #held: number[] = [];
   #stopped = false;
 
   private constructor(
@@ -131,39 +131,17 @@ export class PostgresCluster implements ClusterQueue {
     watch: CommitWatch,
   ): Promise<PostgresCluster> {
     const { log, instance, max, leaseMs } = options;
-    const joined = await durable.begin(async (tx) => {
-      const [capacity] = await q.lockCapacity(tx);
-      const registered = await q.instances(tx);
-      const sameName = registered.filter((row) => row.nombre === instance);
-      const running = registered.filter((row) => row.nombre !== instance && row.restante_ms > 0);
-      const limite = capacity!.limite;
-      if (running.length > 0 && limite !== null && limite !== max) {
-        throw new ClusterLimitMismatchError(max, limite, running.map((row) => row.nombre));
-      }
-      let enUso = capacity!.en_uso;
-      let released: { id: number; nombre: string }[];
-      if (running.length === 0) {
-        // Nobody else is running: every order held is an orphan, and the
-        // count of unfinished orders is recomputed rather than trusted.
-        released = await q.releaseAll(tx);
-        enUso = (await q.countUnfinished(tx))[0]!.n;
-        await q.setCapacity(tx, max, enUso);
-      } else {
-        released = sameName.length
-          ? await q.releaseSessions(tx, sameName.map((row) => row.sesion))
-          : [];
-        if (limite === null) await q.setCapacity(tx, max, enUso);
-      }
-      const [row] = await q.registerInstance(tx, instance, leaseMs);
-      if (released.length > 0) await q.notify(tx, q.CHANNEL_NEW, "");
-      return {
-        sesion: row!.sesion,
-        released,
-        enUso,
-        sameNameAlive: sameName.some((row) => row.restante_ms > 0),
-        running: running.map((row) => row.nombre),
-      };
-    });
+    const [row] = await q.join(durable, instance, leaseMs, max);
+    if (row!.sesion === null) {
+      throw new ClusterLimitMismatchError(max, row!.limite, row!.en_marcha);
+    }
+    const joined = {
+      sesion: row!.sesion,
+      released: row!.liberados.map((id, i) => ({ id, nombre: row!.de[i] ?? "" })),
+      enUso: row!.en_uso,
+      sameNameAlive: row!.mismo_nombre_vivo,
+      running: row!.en_marcha,
+    };
     if (joined.sameNameAlive) {
       log.warn(
         `otra ejecución con --instance ${instance} renovó su concesión hace menos de ${leaseMs} ms; si sigue viva, sus pedidos se reprocesarán aquí (use un nombre por servidor)`,
@@ -245,11 +223,12 @@ export class PostgresCluster implements ClusterQueue {
     this.#ready = false;
   }
 
-  /** The insert of these orders committed and its callers resumed: hand over their held notices. */
-  releaseHeldNotices(ids: ReadonlySet<number>): void {
-    if (this.#held.size === 0) return;
-    const due = [...ids].filter((id) => this.#held.delete(id));
-    if (due.length > 0) setTimeout(() => this.#listener?.finished(due), 0);
+  /** No commit is under way any more: the notices held meanwhile go out, after its callers. */
+  releaseHeldNotices(): void {
+    if (this.#held.length === 0) return;
+    const due = this.#held;
+    this.#held = [];
+    setTimeout(() => this.#listener?.finished(due), 0);
   }
 
   /**
@@ -266,11 +245,7 @@ export class PostgresCluster implements ClusterQueue {
     await this.#round;
     await Promise.all(this.#listens.map((listen) => listen.unlisten().catch(() => {})));
     try {
-      const released = await this.#durable.begin(async (tx) => {
-        const rows = await q.releaseSessions(tx, [this.#sesion]);
-        if (rows.length > 0) await q.notify(tx, q.CHANNEL_NEW, "");
-        return rows;
-      });
+      const released = await q.releaseSessions(this.#durable, [this.#sesion]);
       if (released.length > 0) {
         this.#options.log.info(
           `${released.length} pedidos sin terminar vuelven a la cola del clúster`,
@@ -302,14 +277,12 @@ export class PostgresCluster implements ClusterQueue {
   }
 
   #onFinished(payload: string): void {
-    const ready: number[] = [];
-    for (const id of parseIds(payload)) {
-      // The insert that created it has committed, but its callers may not
-      // have resumed yet: hold the notice until they have (see commit()).
-      if (this.#watch.committing(id)) this.#held.add(id);
-      else ready.push(id);
-    }
-    if (ready.length > 0) this.#listener?.finished(ready);
+    const ids = parseIds(payload);
+    // An order inserted by the commit under way may have been claimed and
+    // finished elsewhere before that commit's answer is read here: its
+    // notice waits until the commit's callers know its id.
+    if (this.#watch.committing()) this.#held.push(...ids);
+    else if (ids.length > 0) this.#listener?.finished(ids);
   }
 
   #scheduleHeartbeat(delay: number): void {
@@ -372,11 +345,7 @@ export class PostgresCluster implements ClusterQueue {
           .map((row) => row.sesion)
           .filter((sesion) => sesion !== this.#sesion);
         if (expired.length > 0 || orphans.length > 0) {
-          const rescued = await this.#durable.begin(async (tx) => {
-            const rows = await q.rescueSessions(tx, expired, orphans);
-            if (rows.length > 0) await q.notify(tx, q.CHANNEL_NEW, "");
-            return rows;
-          });
+          const rescued = await q.rescueSessions(this.#durable, expired, orphans);
           for (const [nombre, count] of countByName(rescued)) {
             log.warn(
               `${

@@ -9,7 +9,7 @@
  * Ownership of an order is its `sesion`: the run of a server that claimed
  * it (`pedidos_instancias.sesion`), or `NULL` when no server holds it. A
  * server changes only the orders its session holds; a store that joined no
- * cluster holds the ones nobody holds (see {@linkcode fence}).
+ * cluster holds the ones nobody holds.
  *
  * @module
  */
@@ -25,8 +25,277 @@ export type Db = postgres.ISql<Types>;
 export const CHANNEL_NEW = "pedidos_nuevos";
 /** Channel of "these orders reached a final state": ids, comma-separated. */
 export const CHANNEL_FINISHED = "pedidos_terminados";
-/** A NOTIFY payload must stay below 8000 bytes. */
-export const MAX_PAYLOAD_BYTES = 7000;
+
+/**
+ * The transactions, as functions: each runs as one statement, so it is
+ * atomic without a client-side BEGIN/COMMIT, costs one round trip, and holds
+ * the capacity row's lock only while the database itself works. (It also
+ * keeps clear of a defect of the `postgres` client, whose `begin()` writes
+ * its ROLLBACK to a dead connection and brings the process down.)
+ */
+const FUNCTIONS = `
+      -- A batch of the group commit: changes round by round (an order's
+      -- changes in the order given), then admission against the cluster's
+      -- limit and the inserts, then the notices. Candidates are the new
+      -- orders, with keys unique within the batch (the caller folds repeats).
+      -- One row per candidate n (id NULL and existente false: refused for
+      -- the limit), and row 0 with the capacity row if it was touched.
+      CREATE FUNCTION pedidos_confirmar(
+        p_sesion bigint,
+        p_clientes text[], p_productos text[], p_direcciones text[], p_recibidos text[],
+        p_claves text[],
+        p_rondas int[], p_tipos text[], p_ids bigint[], p_workers int[], p_inicios text[],
+        p_fines text[], p_duraciones float8[], p_motivos text[]
+      ) RETURNS TABLE (n int, id bigint, existente boolean, limite int, en_uso int)
+      LANGUAGE plpgsql AS $f$
+      #variable_conflict use_column
+      DECLARE
+        v_n int := coalesce(cardinality(p_clientes), 0);
+        v_ids bigint[] := array_fill(NULL::bigint, ARRAY[v_n]);
+        v_existe boolean[] := array_fill(false, ARRAY[v_n]);
+        v_terminados bigint[] := '{}';
+        v_lote bigint[];
+        v_nuevos int[];
+        v_k int;
+        v_limite int;
+        v_en_uso int;
+        v_carrera int := 0;
+        v_tocada boolean := false;
+        v_con_clave text[];
+        v_con_clave_id bigint[];
+        v_otro bigint;
+        v_guardados int := 0;
+        v_sin_clave_n int[];
+        v_sin_clave_id bigint[];
+        v_aviso text := '';
+        r record;
+      BEGIN
+        FOR v_ronda IN 0 .. coalesce((SELECT max(x) FROM unnest(p_rondas) x), -1) LOOP
+          UPDATE pedidos p SET estado = 'en proceso', fecha_inicio = c.inicio, fecha_fin = NULL,
+            duracion = NULL, worker = c.worker, intentos = p.intentos + 1
+          FROM unnest(p_rondas, p_tipos, p_ids, p_workers, p_inicios)
+            AS c(ronda, tipo, id, worker, inicio)
+          WHERE c.ronda = v_ronda AND c.tipo = 'inicio' AND p.id = c.id
+            AND p.sesion IS NOT DISTINCT FROM p_sesion AND p.estado IN ('en cola', 'en proceso');
+
+          WITH hechos AS (
+            UPDATE pedidos p SET estado = 'listo', fecha_inicio = c.inicio, fecha_fin = c.fin,
+              duracion = c.duracion, worker = c.worker, motivo_fallo = NULL, sesion = NULL,
+              intentos = p.intentos + CASE WHEN c.tipo = 'completo' THEN 1 ELSE 0 END
+            FROM unnest(p_rondas, p_tipos, p_ids, p_workers, p_inicios, p_fines, p_duraciones)
+              AS c(ronda, tipo, id, worker, inicio, fin, duracion)
+            WHERE c.ronda = v_ronda AND c.tipo IN ('fin', 'completo') AND p.id = c.id
+              AND p.sesion IS NOT DISTINCT FROM p_sesion AND p.estado IN ('en cola', 'en proceso')
+            RETURNING p.id
+          ) SELECT coalesce(array_agg(hechos.id), '{}') INTO v_lote FROM hechos;
+          v_terminados := v_terminados || v_lote;
+
+          -- A retry stays held by its server, whose pool runs it again.
+          UPDATE pedidos p SET estado = 'en cola', motivo_fallo = c.motivo
+          FROM unnest(p_rondas, p_tipos, p_ids, p_motivos) AS c(ronda, tipo, id, motivo)
+          WHERE c.ronda = v_ronda AND c.tipo = 'reintento' AND p.id = c.id
+            AND p.sesion IS NOT DISTINCT FROM p_sesion AND p.estado IN ('en cola', 'en proceso');
+
+          -- A failure's duration runs from the last stored start, to the millisecond.
+          WITH fallidos AS (
+            UPDATE pedidos p SET estado = 'fallido', fecha_fin = c.fin, motivo_fallo = c.motivo,
+              sesion = NULL,
+              duracion = (round(extract(epoch FROM c.fin::timestamptz
+                - p.fecha_inicio::timestamptz) * 1000) / 1000)::float8
+            FROM unnest(p_rondas, p_tipos, p_ids, p_fines, p_motivos)
+              AS c(ronda, tipo, id, fin, motivo)
+            WHERE c.ronda = v_ronda AND c.tipo = 'fallo' AND p.id = c.id
+              AND p.sesion IS NOT DISTINCT FROM p_sesion AND p.estado IN ('en cola', 'en proceso')
+            RETURNING p.id
+          ) SELECT coalesce(array_agg(fallidos.id), '{}') INTO v_lote FROM fallidos;
+          v_terminados := v_terminados || v_lote;
+        END LOOP;
+
+        FOR r IN SELECT u.n::int AS n, p.id FROM unnest(p_claves) WITH ORDINALITY AS u(clave, n)
+                 JOIN pedidos p ON p.clave = u.clave LOOP
+          v_ids[r.n] := r.id;
+          v_existe[r.n] := true;
+        END LOOP;
+        SELECT coalesce(array_agg(g ORDER BY g), '{}') INTO v_nuevos
+        FROM generate_series(1, v_n) g WHERE NOT v_existe[g];
+        v_k := cardinality(v_nuevos);
+
+        IF v_k > 0 OR cardinality(v_terminados) > 0 THEN
+          SELECT c.limite, c.en_uso INTO v_limite, v_en_uso
+          FROM pedidos_capacidad c WHERE c.id = 1 FOR UPDATE;
+          v_en_uso := v_en_uso - cardinality(v_terminados);
+          v_tocada := true;
+          IF v_limite IS NOT NULL THEN v_k := LEAST(v_k, GREATEST(0, v_limite - v_en_uso)); END IF;
+        END IF;
+
+        IF v_k > 0 THEN
+          -- RETURNING promises no order, but ids grow in the order rows go
+          -- in: keyless rows take theirs sorted; keyed rows are found by key.
+          WITH ins AS (
+            INSERT INTO pedidos (cliente, productos, direccion, fecha_recibido, clave)
+            SELECT p_clientes[f.g], p_productos[f.g], p_direcciones[f.g], p_recibidos[f.g],
+                   p_claves[f.g]
+            FROM unnest(v_nuevos[1:v_k]) WITH ORDINALITY AS f(g, o) ORDER BY f.o
+            ON CONFLICT (clave) DO NOTHING
+            RETURNING pedidos.id, pedidos.clave
+          ), guardados AS (
+            SELECT count(*)::int AS cuantos,
+                   coalesce(array_agg(ins.id ORDER BY ins.id) FILTER (WHERE ins.clave IS NULL), '{}')
+                     AS sin_clave,
+                   coalesce(array_agg(ins.id) FILTER (WHERE ins.clave IS NOT NULL), '{}') AS ids,
+                   coalesce(array_agg(ins.clave) FILTER (WHERE ins.clave IS NOT NULL), '{}') AS claves
+            FROM ins
+          )
+          SELECT g.cuantos, g.sin_clave, g.ids, g.claves
+            INTO v_guardados, v_sin_clave_id, v_con_clave_id, v_con_clave FROM guardados g;
+          SELECT coalesce(array_agg(g ORDER BY g), '{}') INTO v_sin_clave_n
+          FROM unnest(v_nuevos[1:v_k]) g WHERE p_claves[g] IS NULL;
+          FOR i IN 1 .. cardinality(v_sin_clave_n) LOOP
+            v_ids[v_sin_clave_n[i]] := v_sin_clave_id[i];
+          END LOOP;
+          FOR r IN SELECT g, x.id FROM unnest(v_nuevos[1:v_k]) g
+                   JOIN unnest(v_con_clave, v_con_clave_id) AS x(clave, id) ON x.clave = p_claves[g]
+          LOOP
+            v_ids[r.g] := r.id;
+          END LOOP;
+          -- Keys another server stored after the lookup above: theirs stand,
+          -- and the capacity taken for them goes back.
+          FOR r IN SELECT g FROM unnest(v_nuevos[1:v_k]) g
+                   WHERE p_claves[g] IS NOT NULL AND v_ids[g] IS NULL LOOP
+            SELECT p.id INTO v_otro FROM pedidos p WHERE p.clave = p_claves[r.g];
+            v_ids[r.g] := v_otro;
+            v_existe[r.g] := true;
+            v_carrera := v_carrera + 1;
+          END LOOP;
+        END IF;
+
+        IF v_tocada THEN
+          v_en_uso := v_en_uso + v_k - v_carrera;
+          UPDATE pedidos_capacidad c SET en_uso = v_en_uso WHERE c.id = 1;
+        END IF;
+        IF v_guardados > 0 THEN PERFORM pg_notify('pedidos_nuevos', ''); END IF;
+        FOR i IN 1 .. cardinality(v_terminados) LOOP
+          IF length(v_aviso) > 7000 THEN
+            PERFORM pg_notify('pedidos_terminados', v_aviso);
+            v_aviso := '';
+          END IF;
+          v_aviso := v_aviso || CASE WHEN v_aviso = '' THEN '' ELSE ',' END || v_terminados[i];
+        END LOOP;
+        IF v_aviso <> '' THEN PERFORM pg_notify('pedidos_terminados', v_aviso); END IF;
+        RETURN QUERY SELECT g, v_ids[g], v_existe[g], v_limite, v_en_uso
+          FROM generate_series(0, v_n) g;
+      END $f$;
+
+      -- Forgets these runs of servers and puts the orders they held back in
+      -- the queue (en cola, held by nobody), keeping their attempts.
+      CREATE FUNCTION pedidos_liberar(p_sesiones bigint[])
+      RETURNS TABLE (id bigint, nombre text) LANGUAGE plpgsql AS $f$
+      #variable_conflict use_column
+      BEGIN
+        DELETE FROM pedidos_instancias i WHERE i.sesion = ANY(p_sesiones);
+        RETURN QUERY WITH u AS (
+          UPDATE pedidos p SET estado = 'en cola', sesion = NULL
+          WHERE p.sesion = ANY(p_sesiones) AND p.estado IN ('en cola', 'en proceso')
+          RETURNING p.id, coalesce(p.instancia, '') AS nombre
+        ) SELECT u.id, u.nombre FROM u;
+        IF FOUND THEN PERFORM pg_notify('pedidos_nuevos', ''); END IF;
+      END $f$;
+
+      -- The rescue: forgets those of p_vencidas whose lease has still run out
+      -- (checked again under the row's lock, so a heartbeat that came in
+      -- meanwhile wins; the database's own start counts as a heartbeat), and
+      -- releases their orders and those of p_huerfanas, runs with no row.
+      CREATE FUNCTION pedidos_rescatar(p_vencidas bigint[], p_huerfanas bigint[])
+      RETURNS TABLE (id bigint, nombre text) LANGUAGE plpgsql AS $f$
+      #variable_conflict use_column
+      DECLARE
+        v_muertas bigint[];
+      BEGIN
+        WITH olvidadas AS (
+          DELETE FROM pedidos_instancias i
+          WHERE i.sesion = ANY(p_vencidas)
+            AND greatest(i.visto, pg_postmaster_start_time())
+                + i.lease_ms * interval '1 millisecond' < now()
+          RETURNING i.sesion
+        ) SELECT coalesce(array_agg(olvidadas.sesion), '{}') INTO v_muertas FROM olvidadas;
+        RETURN QUERY WITH u AS (
+          UPDATE pedidos p SET estado = 'en cola', sesion = NULL
+          WHERE (p.sesion = ANY(v_muertas)
+                 OR (p.sesion = ANY(p_huerfanas) AND NOT EXISTS (
+                       SELECT 1 FROM pedidos_instancias i WHERE i.sesion = p.sesion)))
+            AND p.estado IN ('en cola', 'en proceso')
+          RETURNING p.id, coalesce(p.instancia, '') AS nombre
+        ) SELECT u.id, u.nombre FROM u;
+        IF FOUND THEN PERFORM pg_notify('pedidos_nuevos', ''); END IF;
+      END $f$;
+
+      -- A server's run joins: with no other server alive it sets the limit,
+      -- recounts en_uso and releases every held order (all their servers are
+      -- gone); with others alive, a different limit is refused (sesion NULL
+      -- is returned), and only the earlier runs of its own name are released.
+      CREATE FUNCTION pedidos_unirse(p_nombre text, p_lease_ms int, p_max int)
+      RETURNS TABLE (sesion bigint, limite int, en_uso int, en_marcha text[],
+                     mismo_nombre_vivo boolean, liberados bigint[], de text[])
+      LANGUAGE plpgsql AS $f$
+      #variable_conflict use_column
+      DECLARE
+        v_limite int;
+        v_en_uso int;
+        v_en_marcha text[];
+        v_vivo boolean;
+        v_propias bigint[];
+        v_liberados bigint[] := '{}';
+        v_de text[] := '{}';
+        v_sesion bigint;
+      BEGIN
+        SELECT c.limite, c.en_uso INTO v_limite, v_en_uso
+        FROM pedidos_capacidad c WHERE c.id = 1 FOR UPDATE;
+        SELECT coalesce(array_agg(DISTINCT i.nombre), '{}') INTO v_en_marcha
+        FROM pedidos_instancias i
+        WHERE i.nombre <> p_nombre
+          AND greatest(i.visto, pg_postmaster_start_time())
+              + i.lease_ms * interval '1 millisecond' > now();
+        SELECT coalesce(bool_or(greatest(i.visto, pg_postmaster_start_time())
+                 + i.lease_ms * interval '1 millisecond' > now()), false),
+               coalesce(array_agg(i.sesion), '{}')
+          INTO v_vivo, v_propias
+        FROM pedidos_instancias i WHERE i.nombre = p_nombre;
+        IF cardinality(v_en_marcha) > 0 AND v_limite IS NOT NULL AND v_limite <> p_max THEN
+          RETURN QUERY SELECT NULL::bigint, v_limite, v_en_uso, v_en_marcha, v_vivo,
+                              '{}'::bigint[], '{}'::text[];
+          RETURN;
+        END IF;
+        IF cardinality(v_en_marcha) = 0 THEN
+          WITH u AS (
+            UPDATE pedidos p SET estado = 'en cola', sesion = NULL
+            WHERE p.sesion IS NOT NULL AND p.estado IN ('en cola', 'en proceso')
+            RETURNING p.id, coalesce(p.instancia, '') AS nombre
+          ) SELECT coalesce(array_agg(u.id), '{}'), coalesce(array_agg(u.nombre), '{}')
+              INTO v_liberados, v_de FROM u;
+          DELETE FROM pedidos_instancias;
+          SELECT count(*)::int INTO v_en_uso FROM pedidos p
+          WHERE p.estado IN ('en cola', 'en proceso');
+          v_limite := p_max;
+          UPDATE pedidos_capacidad c SET limite = v_limite, en_uso = v_en_uso WHERE c.id = 1;
+        ELSE
+          WITH u AS (
+            UPDATE pedidos p SET estado = 'en cola', sesion = NULL
+            WHERE p.sesion = ANY(v_propias) AND p.estado IN ('en cola', 'en proceso')
+            RETURNING p.id, coalesce(p.instancia, '') AS nombre
+          ) SELECT coalesce(array_agg(u.id), '{}'), coalesce(array_agg(u.nombre), '{}')
+              INTO v_liberados, v_de FROM u;
+          DELETE FROM pedidos_instancias i WHERE i.sesion = ANY(v_propias);
+          IF v_limite IS NULL THEN
+            v_limite := p_max;
+            UPDATE pedidos_capacidad c SET limite = v_limite WHERE c.id = 1;
+          END IF;
+        END IF;
+        INSERT INTO pedidos_instancias AS i (nombre, lease_ms) VALUES (p_nombre, p_lease_ms)
+          RETURNING i.sesion INTO v_sesion;
+        IF cardinality(v_liberados) > 0 THEN PERFORM pg_notify('pedidos_nuevos', ''); END IF;
+        RETURN QUERY SELECT v_sesion, v_limite, v_en_uso, v_en_marcha, v_vivo, v_liberados, v_de;
+      END $f$;
+`;
 
 /** Ordered schema changes; the applied ones are listed in `pedidos_esquema`. */
 export const MIGRATIONS: readonly { version: number; sql: string }[] = [
@@ -69,6 +338,7 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
         desde    timestamptz NOT NULL DEFAULT now(),
         visto    timestamptz NOT NULL DEFAULT now()
       );
+${FUNCTIONS}
     `,
   },
 ];
@@ -77,16 +347,6 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
 
 /** Any constant: the advisory lock that keeps two servers from migrating at once. */
 const MIGRATION_LOCK = 0x7065_6469;
-
-/** Waits for the migration lock, held until the transaction ends. */
-export const lockMigrations = (db: Db) => db`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`;
-
-/** Creates the table that records applied migrations, if missing. */
-export const createSchemaTable = (db: Db) =>
-  db`CREATE TABLE IF NOT EXISTS pedidos_esquema (
-       version integer PRIMARY KEY,
-       aplicada timestamptz NOT NULL DEFAULT now()
-     )`;
 
 /** Which of this program's tables exist: to tell a foreign database from an empty one. */
 export const existingTables = (db: Db) =>
@@ -98,9 +358,23 @@ export const existingTables = (db: Db) =>
 export const schemaVersion = (db: Db) =>
   db<{ version: number }[]>`SELECT coalesce(max(version), 0)::int AS version FROM pedidos_esquema`;
 
-/** Records a migration as applied. */
-export const recordMigration = (db: Db, version: number) =>
-  db`INSERT INTO pedidos_esquema (version) VALUES (${version})`;
+/**
+ * Applies one migration unless it already is, as one statement (so it is
+ * atomic on its own), under a lock that one server at a time holds.
+ */
+export const applyMigration = (db: Db, migration: { version: number; sql: string }) =>
+  db.unsafe(`
+    DO $migrar$ BEGIN
+      PERFORM pg_advisory_xact_lock(${MIGRATION_LOCK});
+      CREATE TABLE IF NOT EXISTS pedidos_esquema (
+        version integer PRIMARY KEY,
+        aplicada timestamptz NOT NULL DEFAULT now()
+      );
+      IF NOT EXISTS (SELECT 1 FROM pedidos_esquema WHERE version = ${migration.version}) THEN
+        EXECUTE $migracion$${migration.sql}$migracion$;
+        INSERT INTO pedidos_esquema (version) VALUES (${migration.version});
+      END IF;
+    END $migrar$`).simple();
 
 /** `synchronous_commit` as this connection has it: what an `ok` waits for. */
 export const synchronousCommit = (db: Db) =>
@@ -108,119 +382,49 @@ export const synchronousCommit = (db: Db) =>
 
 // ── Group commit ─────────────────────────────────────────────────────────────
 
-/**
- * The changes a store may make: those of the orders its session holds, or,
- * with no session, those of orders nobody holds. Only orders not yet final.
- */
-const fence = (db: Db, sesion: number | null) =>
-  db`p.sesion IS NOT DISTINCT FROM ${sesion}::bigint AND p.estado IN ('en cola', 'en proceso')`;
-
 /** Stored orders among these keys. */
 export const idsByKey = (db: Db, claves: readonly string[]) =>
   db<{ id: number; clave: string }[]>`
     SELECT id, clave FROM pedidos WHERE clave = ANY(${claves as string[]}::text[])`;
 
-/** Locks the capacity row for the rest of the transaction and reads it. */
-export const lockCapacity = (db: Db) =>
-  db<{ limite: number | null; en_uso: number }[]>`
-    SELECT limite, en_uso FROM pedidos_capacidad WHERE id = 1 FOR UPDATE`;
-
-/** Sets how many admitted orders are unfinished (the row is locked by this transaction). */
-export const setInUse = (db: Db, enUso: number) =>
-  db`UPDATE pedidos_capacidad SET en_uso = ${enUso} WHERE id = 1`;
-
-/** Columns of new orders, one array each, in the batch's order. */
-export interface NewRows {
+/**
+ * One batch of the group commit, as `pedidos_confirmar` takes it: the new
+ * orders (keys unique within it) and the changes, each tagged with its round.
+ */
+export interface Batch {
   clientes: string[];
   productos: string[];
   direcciones: string[];
   recibidos: string[];
   claves: (string | null)[];
-}
-
-/**
- * Inserts rows in the arrays' order (so their ids increase in that order);
- * a key another transaction stored meanwhile inserts nothing.
- */
-export const insertOrders = (db: Db, rows: NewRows) =>
-  db<{ id: number; clave: string | null }[]>`
-    INSERT INTO pedidos (cliente, productos, direccion, fecha_recibido, clave)
-    SELECT * FROM unnest(${rows.clientes}::text[], ${rows.productos}::text[],
-                         ${rows.direcciones}::text[], ${rows.recibidos}::text[],
-                         ${rows.claves}::text[])
-    ON CONFLICT (clave) DO NOTHING
-    RETURNING id, clave`;
-
-/** `en proceso`: start, worker, one more attempt. */
-export const startOrders = (
-  db: Db,
-  sesion: number | null,
-  rows: { ids: number[]; inicios: string[]; workers: number[] },
-) =>
-  db`
-    UPDATE pedidos p SET estado = 'en proceso', fecha_inicio = v.inicio, fecha_fin = NULL,
-      duracion = NULL, worker = v.worker, intentos = p.intentos + 1
-    FROM unnest(${rows.ids}::bigint[], ${rows.inicios}::text[], ${rows.workers}::int[])
-      AS v(id, inicio, worker)
-    WHERE p.id = v.id AND ${fence(db, sesion)}`;
-
-/** Finished orders' columns, one array each. */
-export interface DoneRows {
+  rondas: number[];
+  tipos: string[];
   ids: number[];
-  inicios: string[];
-  fines: string[];
-  duraciones: number[];
-  workers: number[];
+  workers: (number | null)[];
+  inicios: (string | null)[];
+  fines: (string | null)[];
+  duraciones: (number | null)[];
+  motivos: (string | null)[];
 }
 
-/**
- * `listo`, releasing the order; `attempt` counts the attempt too (a start
- * and its end committed together). Returns the ids it changed.
- */
-export const finishOrders = (db: Db, sesion: number | null, rows: DoneRows, attempt: boolean) =>
-  db<{ id: number }[]>`
-    UPDATE pedidos p SET estado = 'listo', fecha_inicio = v.inicio, fecha_fin = v.fin,
-      duracion = v.duracion, worker = v.worker, motivo_fallo = NULL, sesion = NULL,
-      intentos = p.intentos + ${attempt ? 1 : 0}
-    FROM unnest(${rows.ids}::bigint[], ${rows.inicios}::text[], ${rows.fines}::text[],
-                ${rows.duraciones}::float8[], ${rows.workers}::int[])
-      AS v(id, inicio, fin, duracion, worker)
-    WHERE p.id = v.id AND ${fence(db, sesion)}
-    RETURNING p.id`;
+/** One row per new order (`n` from 1), and row 0 with the capacity row if the batch touched it. */
+export interface ConfirmRow {
+  n: number;
+  id: number | null;
+  existente: boolean | null;
+  limite: number | null;
+  en_uso: number | null;
+}
 
-/** Back to `en cola` with its reason; the session keeps holding it (its pool retries it). */
-export const retryOrders = (
-  db: Db,
-  sesion: number | null,
-  rows: { ids: number[]; motivos: string[] },
-) =>
-  db`
-    UPDATE pedidos p SET estado = 'en cola', motivo_fallo = v.motivo
-    FROM unnest(${rows.ids}::bigint[], ${rows.motivos}::text[]) AS v(id, motivo)
-    WHERE p.id = v.id AND ${fence(db, sesion)}`;
-
-/** The last stored start of these orders, for a failure's duration. */
-export const startsOf = (db: Db, ids: readonly number[]) =>
-  db<{ id: number; fecha_inicio: string | null }[]>`
-    SELECT id, fecha_inicio FROM pedidos WHERE id = ANY(${ids as number[]}::bigint[])`;
-
-/** `fallido`, releasing the order. Returns the ids it changed. */
-export const failOrders = (
-  db: Db,
-  sesion: number | null,
-  rows: { ids: number[]; fines: string[]; motivos: string[]; duraciones: (number | null)[] },
-) =>
-  db<{ id: number }[]>`
-    UPDATE pedidos p SET estado = 'fallido', fecha_fin = v.fin, motivo_fallo = v.motivo,
-      duracion = v.duracion, sesion = NULL
-    FROM unnest(${rows.ids}::bigint[], ${rows.fines}::text[], ${rows.motivos}::text[],
-                ${rows.duraciones}::float8[]) AS v(id, fin, motivo, duracion)
-    WHERE p.id = v.id AND ${fence(db, sesion)}
-    RETURNING p.id`;
-
-/** Tells every listening server something on `channel`, at commit. */
-export const notify = (db: Db, channel: string, payload: string) =>
-  db`SELECT pg_notify(${channel}, ${payload})`;
+/** Commits one batch, with the changes allowed to `sesion` (see `pedidos_confirmar`). */
+export const confirm = (db: Db, sesion: number | null, b: Batch) =>
+  db<ConfirmRow[]>`
+    SELECT * FROM pedidos_confirmar(${sesion}::bigint,
+      ${b.clientes}::text[], ${b.productos}::text[], ${b.direcciones}::text[],
+      ${b.recibidos}::text[], ${b.claves}::text[],
+      ${b.rondas}::int[], ${b.tipos}::text[], ${b.ids}::bigint[], ${b.workers}::int[],
+      ${b.inicios}::text[], ${b.fines}::text[], ${b.duraciones}::float8[], ${b.motivos}::text[])
+    ORDER BY n`;
 
 // ── Reads ────────────────────────────────────────────────────────────────────
 
@@ -288,10 +492,15 @@ export const statsRows = (db: Db) =>
     }[]
   >`SELECT id, estado, worker, fecha_inicio, fecha_fin FROM pedidos ORDER BY id`;
 
-/** Unfinished orders this store holds (see {@linkcode fence}), by id. */
+/**
+ * Unfinished orders this store holds, by id: those of its session, or,
+ * with no session, those nobody holds.
+ */
 export const heldUnfinished = (db: Db, sesion: number | null) =>
   db<ViewRow[]>`
-    SELECT ${VIEW(db)} FROM pedidos p WHERE ${fence(db, sesion)} ORDER BY id`;
+    SELECT ${VIEW(db)} FROM pedidos
+    WHERE sesion IS NOT DISTINCT FROM ${sesion}::bigint AND estado IN ('en cola', 'en proceso')
+    ORDER BY id`;
 
 /** Which of these orders are `listo` or `fallido`. */
 export const finishedAmong = (db: Db, ids: readonly number[]) =>
@@ -320,66 +529,39 @@ export const registerInstance = (db: Db, nombre: string, leaseMs: number) =>
     INSERT INTO pedidos_instancias (nombre, lease_ms) VALUES (${nombre}, ${leaseMs})
     RETURNING sesion`;
 
-/** Unfinished orders, counted: what `en_uso` must be when no server is running. */
-export const countUnfinished = (db: Db) =>
-  db<{ n: number }[]>`SELECT count(*) AS n FROM pedidos WHERE estado IN ('en cola', 'en proceso')`;
-
-/** Sets the cluster's limit and in-use count (the row is locked by this transaction). */
-export const setCapacity = (db: Db, limite: number, enUso: number) =>
-  db`UPDATE pedidos_capacidad SET limite = ${limite}, en_uso = ${enUso} WHERE id = 1`;
-
-/** Reads the capacity row without locking it. */
+/** Reads the capacity row. */
 export const capacity = (db: Db) =>
   db<{ limite: number | null; en_uso: number }[]>`
     SELECT limite, en_uso FROM pedidos_capacidad WHERE id = 1`;
 
-/**
- * Forgets these runs and puts the orders they held back in the queue
- * (`en cola`, held by nobody), keeping their attempts. Returns the orders
- * released, with the name of the server that held them.
- */
+/** What `pedidos_unirse` answers; `sesion` is null when the limit differs from the running servers'. */
+export interface JoinRow {
+  sesion: number | null;
+  limite: number;
+  en_uso: number;
+  en_marcha: string[];
+  mismo_nombre_vivo: boolean;
+  liberados: number[];
+  de: string[];
+}
+
+/** Joins the cluster as a new run of server `nombre` (see `pedidos_unirse`). */
+export const join = (db: Db, nombre: string, leaseMs: number, max: number) =>
+  db<JoinRow[]>`SELECT * FROM pedidos_unirse(${nombre}, ${leaseMs}::int, ${max}::int)`;
+
+/** Forgets these runs and puts their orders back in the queue; the orders released. */
 export const releaseSessions = (db: Db, sesiones: readonly number[]) =>
   db<{ id: number; nombre: string }[]>`
-    WITH olvidadas AS (
-      DELETE FROM pedidos_instancias WHERE sesion = ANY(${sesiones as number[]}::bigint[])
-    )
-    UPDATE pedidos p SET estado = 'en cola', sesion = NULL
-    WHERE p.sesion = ANY(${sesiones as number[]}::bigint[])
-      AND p.estado IN ('en cola', 'en proceso')
-    RETURNING p.id, coalesce(p.instancia, '') AS nombre`;
+    SELECT * FROM pedidos_liberar(${sesiones as number[]}::bigint[])`;
 
-/** Forgets every run and releases every held order: no server is running. */
-export const releaseAll = (db: Db) =>
-  db<{ id: number; nombre: string }[]>`
-    WITH olvidadas AS (DELETE FROM pedidos_instancias)
-    UPDATE pedidos p SET estado = 'en cola', sesion = NULL
-    WHERE p.sesion IS NOT NULL AND p.estado IN ('en cola', 'en proceso')
-    RETURNING p.id, coalesce(p.instancia, '') AS nombre`;
-
-/**
- * The rescue: forgets those of `expired` whose lease has still run out
- * (checked again here, under the row's lock, so a heartbeat that came in
- * meanwhile wins), and releases the orders they held and those held by
- * `orphans`. Returns the orders released, with their server's name.
- */
+/** The rescue (see `pedidos_rescatar`); the orders released, with their server's name. */
 export const rescueSessions = (
   db: Db,
   expired: readonly number[],
   orphans: readonly number[],
 ) =>
   db<{ id: number; nombre: string }[]>`
-    WITH olvidadas AS (
-      DELETE FROM pedidos_instancias
-      WHERE sesion = ANY(${expired as number[]}::bigint[])
-        AND greatest(visto, pg_postmaster_start_time()) + lease_ms * interval '1 millisecond'
-            < now()
-      RETURNING sesion
-    )
-    UPDATE pedidos p SET estado = 'en cola', sesion = NULL
-    WHERE (p.sesion IN (SELECT sesion FROM olvidadas)
-           OR p.sesion = ANY(${orphans as number[]}::bigint[]))
-      AND p.estado IN ('en cola', 'en proceso')
-    RETURNING p.id, coalesce(p.instancia, '') AS nombre`;
+    SELECT * FROM pedidos_rescatar(${expired as number[]}::bigint[], ${orphans as number[]}::bigint[])`;
 
 /** Sessions that hold orders but are registered nowhere (an instance row deleted by hand). */
 export const orphanSessions = (db: Db) =>

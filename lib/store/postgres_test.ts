@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { createLogger, type Logger } from "../util/log.ts";
 import { ClusterLimitMismatchError } from "./postgres_cluster.ts";
-import { idPayloads, redactUrl } from "./postgres.ts";
+import { batchOf, redactUrl } from "./postgres.ts";
 import { openStore } from "./open.ts";
 import type { ClusterListener, NewOrder, OrderStore } from "./types.ts";
 import { freshDatabase, postgresUnavailable } from "../../tools/postgres/shared.ts";
@@ -295,13 +295,62 @@ test("new orders wake the other servers, and every server hears which orders fin
   }
 });
 
-Deno.test("finished ids travel in notices below PostgreSQL's payload limit", () => {
-  const ids = Array.from({ length: 3000 }, (_, i) => 1_000_000 + i);
-  const payloads = idPayloads(ids);
-  assert.ok(payloads.length > 1);
-  assert.ok(payloads.every((p) => new TextEncoder().encode(p).length <= 7000));
-  assert.deepEqual(payloads.join(",").split(",").map(Number), ids);
-  assert.deepEqual(idPayloads([]), []);
+test("thousands of orders finished in one commit reach every server's notices, every id once", async () => {
+  await using db = await freshDatabase();
+  const [a, b] = await Promise.all([member(db.url, "a", 5000), member(db.url, "b", 5000)]);
+  try {
+    const ids = (await a.commit(Array.from({ length: 3000 }, (_, i) => pedido(`n${i}`)), []))
+      .map((r) => r.id!);
+    assert.equal((await a.cluster!.claim(5000)).length, 3000);
+    const heard: number[] = [];
+    const all = Promise.withResolvers<void>();
+    b.cluster!.subscribe({
+      ...quiet(),
+      finished: (finished) => {
+        heard.push(...finished);
+        if (heard.length >= ids.length) all.resolve();
+      },
+    });
+    await a.commit(
+      [],
+      ids.map((id) => ({ tipo: "fin" as const, id, worker: 1, inicio: T0, fin: T0 + 1 })),
+    );
+    await withTimeout(all.promise, 5000, "every notice");
+    assert.deepEqual(heard.sort((x, y) => x - y), ids);
+  } finally {
+    await closeAll(a, b);
+  }
+});
+
+Deno.test("a batch is laid out for the database: repeated keys folded, changes in rounds, a start and its end as one", () => {
+  const order = (cliente: string, clave?: string): NewOrder => pedido(cliente, clave);
+  const { batch, candidates, repeats } = batchOf(
+    [order("A", "k"), order("B"), order("C", "k"), order("D", "j")],
+    [
+      { tipo: "inicio", id: 1, worker: 2, inicio: T0 },
+      { tipo: "inicio", id: 2, worker: 1, inicio: T0 },
+      { tipo: "fin", id: 1, worker: 2, inicio: T0, fin: T0 + 1500 },
+      { tipo: "reintento", id: 2, motivo: "falló" },
+      { tipo: "fallo", id: 2, motivo: "otra vez", fin: T0 + 9 },
+    ],
+  );
+  assert.deepEqual(candidates, [0, 1, 3]);
+  assert.deepEqual(repeats, [[2, 0]]);
+  assert.deepEqual(batch.clientes, ["A", "B", "D"]);
+  assert.deepEqual(batch.claves, ["k", null, "j"]);
+  assert.deepEqual(batch.productos, ['["pan"]', '["pan"]', '["pan"]']);
+  assert.deepEqual(batch.tipos, ["completo", "inicio", "reintento", "fallo"]);
+  assert.deepEqual(batch.ids, [1, 2, 2, 2]);
+  assert.deepEqual(batch.rondas, [0, 0, 1, 2]);
+  assert.deepEqual(batch.duraciones, [1.5, null, null, null]);
+  assert.deepEqual(batch.workers, [2, 1, null, null]);
+  assert.deepEqual(batch.motivos, [null, null, "falló", "otra vez"]);
+  assert.deepEqual(batch.fines, [
+    "2026-11-28T10:00:01.500Z",
+    null,
+    null,
+    "2026-11-28T10:00:00.009Z",
+  ]);
 });
 
 Deno.test("a URL's password never reaches the logs", () => {
