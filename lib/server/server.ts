@@ -214,12 +214,20 @@ export async function startServer(
       await Promise.all(connectionsDone);
       await store.close();
       if (summary.abandoned > 0) {
-        log.warn(`${summary.abandoned} pedidos quedaron en proceso; se retomarán al reiniciar`);
+        log.warn(
+          `${summary.abandoned} pedidos quedaron en proceso; ${
+            cluster ? "los retomarán los demás servidores" : "se retomarán al reiniciar"
+          }`,
+        );
       }
       if (summary.unwrittenUpdates > 0) {
         log.warn(`${summary.unwrittenUpdates} cambios de estado no se pudieron guardar`);
       }
-      log.info(`apagado; ${summary.queued} pedidos quedan en cola para el próximo arranque`);
+      log.info(
+        cluster
+          ? `apagado; ${summary.queued} pedidos sin empezar vuelven a la cola del clúster`
+          : `apagado; ${summary.queued} pedidos quedan en cola para el próximo arranque`,
+      );
       return summary;
     })();
     return stopping;
