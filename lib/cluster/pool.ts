@@ -19,7 +19,7 @@ import type { OrderPool } from "../orders/service.ts";
 import type { ClusterQueue } from "../store/types.ts";
 
 /** The local worker pool, as the cluster pool feeds it (see `WorkerPool`). */
-export type LocalPool = OrderPool & { readonly size: number };
+export type LocalPool = OrderPool;
 
 /** Options of {@linkcode ClusterPool}. */
 export interface ClusterPoolOptions {

@@ -137,6 +137,33 @@ test("concurrent inserts and finishes on three servers never hold more than the 
   }
 });
 
+test("the same keys sent to three servers at once are stored once each; every server answers the one id", async () => {
+  await using db = await freshDatabase();
+  const stores = await Promise.all(["a", "b", "c"].map((name) => member(db.url, name, 1000)));
+  try {
+    const keys = Array.from({ length: 40 }, (_, i) => `clave-${i}`);
+    const answers = await Promise.all(
+      stores.flatMap((store, s) =>
+        Array.from({ length: 4 }, (_, round) =>
+          store.commit(
+            keys.map((clave) => pedido(`${s}-${round}`, clave)),
+            [],
+          ))
+      ),
+    );
+    for (const [i, clave] of keys.entries()) {
+      const ids = new Set(answers.map((batch) => batch[i]!.id));
+      assert.equal(ids.size, 1, `one id for ${clave}`);
+      assert.equal(answers.filter((batch) => batch[i]!.existing === false).length, 1);
+    }
+    assert.equal(await stores[0]!.count(), keys.length);
+    const [row] = await db.admin((sql) => sql`SELECT en_uso FROM pedidos_capacidad`);
+    assert.equal(row!.en_uso, keys.length, "capacity taken once per stored order");
+  } finally {
+    await closeAll(...stores);
+  }
+});
+
 test("servers claim disjoint orders, and each changes only the orders it holds", async () => {
   await using db = await freshDatabase();
   const [a, b] = await Promise.all([member(db.url, "a", 100), member(db.url, "b", 100)]);
