@@ -5,7 +5,14 @@
  * any of them, whichever server ends up processing the order.
  */
 import assert from "node:assert/strict";
-import { order, readOrders, runScript, TestClient, waitFor } from "./helpers.ts";
+import {
+  order,
+  readOrders,
+  runScript,
+  SERVER_PERMISSIONS,
+  TestClient,
+  waitFor,
+} from "./helpers.ts";
 import { freshDatabase, postgresUnavailable, startCluster } from "./cluster_helpers.ts";
 import { permissionSet } from "../tools/permissions.ts";
 
@@ -101,6 +108,13 @@ test("the seed's raw client and the pedidos client work unchanged against any of
     "every order listo",
   );
   assert.equal((await readOrders(db.url)).length, 6);
+  // And the report of the whole cluster, read-only, as for a SQLite file.
+  const stats = await runScript("server.ts", ["stats", "--db", db.url], SERVER_PERMISSIONS);
+  assert.equal(stats.code, 0, stats.stderr);
+  assert.match(
+    stats.stdout,
+    /Pedidos: 6 recibidos · 6 listos · 0 fallidos · 0 en cola · 0 en proceso/,
+  );
 });
 
 test("an order processed by another server is still announced to the connection that sent it", async () => {
