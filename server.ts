@@ -18,7 +18,7 @@ import {
 } from "./lib/server/warnings.ts";
 import { snapshotFromRows } from "./lib/stats/replay.ts";
 import { renderReport } from "./lib/stats/report.ts";
-import { openStore } from "./lib/store/open.ts";
+import { isPostgresUrl, openStore } from "./lib/store/open.ts";
 import { reportData, reportPage } from "./lib/http/report.ts";
 import { versionLine } from "./lib/util/version.ts";
 import { createLogger } from "./lib/util/log.ts";
@@ -76,7 +76,10 @@ async function main(args: string[]): Promise<number> {
     case "serve": {
       const sigusr1 = ignoreSigusr1();
       if (sigusr1) createLogger(command.config.logLevel, "pedidos").warn(sigusr1);
-      dropUnusedEnv(command.config.processor?.grants.env ?? []);
+      dropUnusedEnv({
+        envGrants: command.config.processor?.grants.env ?? [],
+        postgres: isPostgresUrl(command.config.db),
+      });
       // Listen for signals before start-up, so that one arriving while the
       // server starts still ends in an orderly shutdown.
       const { promise: signalled, resolve } = Promise.withResolvers<Deno.Signal>();

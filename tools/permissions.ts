@@ -55,7 +55,7 @@ const SETS = denoConfig.permissions as Record<string, Record<string, PermissionV
  *
  * @example
  * ```ts
- * permissionSet("server"); // ["--allow-net", "--allow-read", "--allow-write"]
+ * permissionSet("client"); // ["--allow-net", "--allow-read", "--allow-env=PEDIDOS_HOST,PEDIDOS_PORT"]
  * ```
  * @throws {RangeError} if deno.json declares no such set
  */

@@ -30,6 +30,7 @@ Deno.test("the server's set is read from deno.json, and an unknown set is an err
     "--allow-read",
     "--allow-write",
     "--allow-ffi",
+    "--allow-sys=hostname",
     "--allow-env",
   ]);
   assert.deepEqual(permissionSet("client"), [

@@ -23,7 +23,8 @@ import type { AdmissionSemaphore, Permit } from "./semaphore.ts";
 import { type SharedSnapshot, SnapshotCache } from "../stats/cache.ts";
 import { ProcessingStats } from "../stats/live.ts";
 import type { StatsSnapshot } from "../stats/snapshot.ts";
-import type { Inserted, NewOrder, OrderStore, OrderUpdate } from "../store/types.ts";
+import type { ClusterQueue, Inserted, NewOrder, OrderStore, OrderUpdate } from "../store/types.ts";
+import { ClusterSnapshots } from "../cluster/stats.ts";
 
 /** Someone waiting to hear that an order finished (a connection that sent `avisar`). */
 export interface OrderListener {
@@ -72,6 +73,8 @@ export interface OrderServiceOptions {
   log: Logger;
   /** Told of every order's progress, for the metrics. @default NO_OBSERVER */
   observer?: OrderObserver;
+  /** The cluster this server belongs to, whose figures `estadisticas` adds; none alone. */
+  cluster?: Pick<ClusterQueue, "figures"> | undefined;
 }
 
 /** What shutting down left behind. */
@@ -110,6 +113,8 @@ export class OrderService {
   readonly #observer: OrderObserver;
   readonly #stats = new ProcessingStats();
   readonly #snapshots = new SnapshotCache(this.#stats);
+  readonly #cluster: OrderServiceOptions["cluster"];
+  readonly #clusterSnapshots = new ClusterSnapshots();
   /** The permit of every order admitted or recovered and not yet finished. */
   readonly #permits = new Map<number, Permit>();
   readonly #listeners = new Map<number, Set<OrderListener>>();
@@ -126,6 +131,7 @@ export class OrderService {
     this.#semaphore = options.semaphore;
     this.#committer = options.committer;
     const observer = this.#observer = options.observer ?? NO_OBSERVER;
+    this.#cluster = options.cluster;
     this.#pool = options.createPool({
       onStart: (job, worker, at) => {
         this.#stats.observeInProcess(this.#pool.busy);
@@ -254,6 +260,11 @@ export class OrderService {
       permit.release();
       return this.#reject("interno", "el pedido no se pudo guardar");
     }
+    if (inserted.refused) {
+      // A store shared by a cluster keeps the limit itself, in the insert's transaction.
+      permit.release();
+      return this.#reject("limite");
+    }
     const { id } = inserted;
     if (inserted.existing) {
       permit.release();
@@ -286,18 +297,37 @@ export class OrderService {
     const reply = accepted(id, true);
     if (!listener?.wants(id)) return reply;
     if (this.#permits.has(id)) {
-      let listeners = this.#listeners.get(id);
-      if (!listeners) this.#listeners.set(id, listeners = new Set());
-      listeners.add(listener);
-      listener.watch(id);
+      this.#listen(id, listener);
       return reply;
     }
-    return this.#store.findById(id).then((order) => {
+    return this.#store.findById(id).then(async (order) => {
       if (order && (order.estado === "listo" || order.estado === "fallido")) {
         listener.notify(finishedEvent({ ...order, estado: order.estado }));
+      } else if (order) {
+        // Another server of a cluster holds it: finishedElsewhere() will
+        // tell, unless it ended just now, which the second look sees.
+        this.#listen(id, listener);
+        await this.#notify(id);
       }
       return reply;
     });
+  }
+
+  #listen(id: number, listener: OrderListener) {
+    let listeners = this.#listeners.get(id);
+    if (!listeners) this.#listeners.set(id, listeners = new Set());
+    listeners.add(listener);
+    listener.watch(id);
+  }
+
+  /**
+   * An order reached its final state on another server of the cluster:
+   * what this server kept for it goes, and its listeners here are told.
+   */
+  finishedElsewhere(id: number): void {
+    this.#permits.get(id)?.release();
+    this.#permits.delete(id);
+    if (this.#listeners.has(id)) this.#track(this.#notify(id));
   }
 
   /** The state and times of one order, as `view` lets the asker see it. */
@@ -316,10 +346,19 @@ export class OrderService {
     return this.#store.findIdByKey(clave);
   }
 
-  /** This run's statistics so far, shared with other requests (see `SnapshotCache`). */
+  /**
+   * This run's statistics so far, shared with other requests (see
+   * `SnapshotCache`); in a cluster, with the cluster's figures too.
+   */
   statistics(options: { intervalos: boolean }): SharedSnapshot {
     const current = { enCola: this.#pool.queued, enProceso: this.#pool.busy };
-    return this.#snapshots.get(current, options);
+    const shared = this.#snapshots.get(current, options);
+    return this.#cluster ? this.#clusterSnapshots.add(shared, this.#cluster.figures()) : shared;
+  }
+
+  /** Orders whose end this server still waits to hear of: admitted here, or followed here. */
+  awaited(): number[] {
+    return [...new Set([...this.#permits.keys(), ...this.#listeners.keys()])];
   }
 
   /** Counts a rejection decided outside the service (bad JSON, invalid order, oversize). */
@@ -395,21 +434,31 @@ export class OrderService {
 
   /** Records a final state; the permit and the notice wait for the commit. */
   #finish(id: number, update: OrderUpdate) {
-    const finishing: Promise<void> = this.#committer.update(update).then(
-      () => {
-        this.#permits.get(id)?.release();
-        this.#permits.delete(id);
-        return this.#notify(id);
-      },
-      () => {},
-    ).finally(() => this.#finishing.delete(finishing));
+    this.#track(
+      this.#committer.update(update).then(
+        () => {
+          this.#permits.get(id)?.release();
+          this.#permits.delete(id);
+          return this.#notify(id);
+        },
+        () => {},
+      ),
+    );
+  }
+
+  /** Keeps a notice under way, so that shutdown waits for it. */
+  #track(work: Promise<void>) {
+    const finishing: Promise<void> = work.finally(() => this.#finishing.delete(finishing));
     this.#finishing.add(finishing);
   }
 
+  /**
+   * Tells the listeners of order `id` that it ended, if it has. One that
+   * has not (a cluster's order whose final state another server will
+   * write) keeps its listeners for the notice that comes then.
+   */
   async #notify(id: number) {
-    const listeners = this.#listeners.get(id);
-    if (!listeners) return;
-    this.#listeners.delete(id);
+    if (!this.#listeners.has(id)) return;
     let order: OrderView | undefined;
     try {
       order = await this.#store.findById(id);
@@ -418,6 +467,9 @@ export class OrderService {
       return;
     }
     if (!order || (order.estado !== "listo" && order.estado !== "fallido")) return;
+    const listeners = this.#listeners.get(id);
+    if (!listeners) return;
+    this.#listeners.delete(id);
     const event = finishedEvent({ ...order, estado: order.estado });
     for (const listener of listeners) if (listener.open) listener.notify(event);
   }

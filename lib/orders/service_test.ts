@@ -78,6 +78,8 @@ class FakeCommitter implements OrderCommitter {
   inserts: Pending<NewOrder, Inserted>[] = [];
   updates: Pending<OrderUpdate, void>[] = [];
   batches = 0;
+  /** Clients whose orders the store refuses, as a cluster's full limit would. */
+  readonly refusing = new Set<string>();
 
   constructor(store: FakeStore) {
     this.#store = store;
@@ -101,7 +103,8 @@ class FakeCommitter implements OrderCommitter {
     this.inserts = [];
     this.updates = [];
     this.batches++;
-    const results = inserts.map(({ value }) => {
+    const results = inserts.map(({ value }): Inserted => {
+      if (this.refusing.has(value.cliente)) return { refused: "limite" };
       const known = value.clave === undefined ? undefined : this.#store.keys.get(value.clave);
       if (known !== undefined) return { id: known, existing: true };
       const id = this.#nextId++;
@@ -494,4 +497,62 @@ Deno.test("estado answers the stored order, or no_encontrado", async () => {
   assert.deepEqual(seen.ok && seen.pedido, { id: 2, estado: "listo" }, "as the view shapes it");
   const missing = await service.status(3, (order) => order);
   assert.equal(!missing.ok && missing.codigo, "no_encontrado");
+});
+
+Deno.test("an insert the store refuses for a cluster's limit is answered limite, and its permit comes back once", async () => {
+  const { service, committer, pool, releases } = setup(3);
+  committer.refusing.add("B");
+  const replies = [service.submit(ORDER), service.submit({ ...ORDER, cliente: "B" })];
+  await committer.commit();
+  const [ok, refused] = await Promise.all(replies);
+  assert.equal(ok!.ok, true);
+  assert.deepEqual(refused, {
+    ok: false,
+    codigo: "limite",
+    mensaje: "❌ Límite de pedidos alcanzado. Intente más tarde.",
+  });
+  assert.deepEqual(pool.jobs.map((job) => job.id), [1], "nothing queued for the refused one");
+  assert.deepEqual(releases, [0, 1]);
+  assert.equal(service.statistics({ intervalos: false }).snapshot.rechazos["limite"], 1);
+});
+
+Deno.test("an order another server finished releases its permit here and tells its listeners, once", async () => {
+  const { service, committer, store, releases } = setup(2);
+  const listener = new FakeListener();
+  const reply = service.submit({ ...ORDER, avisar: true }, listener);
+  await committer.commit();
+  assert.equal((await reply).ok, true);
+  assert.deepEqual(listener.watched, [1]);
+  // Not finished yet where the store is concerned: nothing to tell.
+  service.finishedElsewhere(1);
+  await settle();
+  assert.equal(listener.events.length, 0);
+  store.put(1, { estado: "listo", duracion: 0.02, worker: 2 });
+  service.finishedElsewhere(1);
+  await settle();
+  assert.deepEqual(listener.events.map((event) => [event.id, event.estado]), [[1, "listo"]]);
+  service.finishedElsewhere(1);
+  await settle();
+  assert.equal(listener.events.length, 1);
+  assert.deepEqual(releases, [1]);
+  assert.equal(service.capacity.libres, 2);
+});
+
+Deno.test("a key resent here for an order another server holds follows it until that server ends it", async () => {
+  const { service, store, committer } = setup(2);
+  store.put(9, { estado: "en proceso" }, "de-otro");
+  const listener = new FakeListener();
+  const replying = service.submit({ ...ORDER, clave: "de-otro", avisar: true }, listener);
+  await committer.commit();
+  assert.deepEqual(await replying, {
+    ok: true,
+    id: 9,
+    duplicado: true,
+    mensaje: "✅ Pedido ya registrado #9",
+  });
+  assert.deepEqual(listener.watched, [9]);
+  store.put(9, { estado: "fallido", motivo_fallo: "tiempo agotado" }, "de-otro");
+  service.finishedElsewhere(9);
+  await settle();
+  assert.deepEqual(listener.events.map((event) => [event.id, event.estado]), [[9, "fallido"]]);
 });

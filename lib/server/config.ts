@@ -18,6 +18,8 @@ import { DEFAULT_MAX_CONNECTIONS_PER_IP } from "./limits.ts";
 import type { TlsFiles } from "./tls.ts";
 import type { LogLevel } from "../util/log.ts";
 import type { SyncMode } from "../store/types.ts";
+import { isPostgresUrl } from "../store/open.ts";
+import { MIN_LEASE_MS } from "../store/lease.ts";
 import type { WorkMode } from "../orders/work.ts";
 import { type HttpAddress, parseHttpAddress } from "../http/address.ts";
 import {
@@ -50,6 +52,13 @@ export interface ServerConfig {
   retries: number;
   db: string;
   sync: SyncMode;
+  /**
+   * This server's name in a PostgreSQL cluster; `undefined` for the default,
+   * host and process id (`host:pid`).
+   */
+  instance?: string | undefined;
+  /** How long a cluster's server may go without renewing its lease before others rescue its orders. */
+  leaseMs: number;
   drainMs: number;
   maxBytes: number;
   maxConnections: number;
@@ -82,6 +91,7 @@ export const DEFAULTS: Omit<ServerConfig, "hosts" | "processor"> = {
   retries: 2,
   db: "pedidos.db",
   sync: "full",
+  leaseMs: 10_000,
   drainMs: 10_000,
   maxBytes: DEFAULT_MAX_MESSAGE_BYTES,
   // Below the usual 20,000-descriptor limit, with room for the database and workers.
@@ -184,7 +194,7 @@ export const SERVER_FLAGS: readonly FlagSpec[] = [
     type: "string",
     placeholder: "RUTA",
     default: DEFAULTS.db,
-    description: "base de datos SQLite",
+    description: "base de datos: la ruta de un archivo SQLite, o postgres://usuario@host/base",
   },
   {
     name: "sync",
@@ -192,6 +202,21 @@ export const SERVER_FLAGS: readonly FlagSpec[] = [
     placeholder: "MODO",
     default: DEFAULTS.sync,
     description: "full (sobrevive a un corte de luz) o normal (sobrevive a un fallo del proceso)",
+  },
+  {
+    name: "instance",
+    type: "string",
+    placeholder: "NOMBRE",
+    default: "host:pid",
+    description: "con PostgreSQL, el nombre de este servidor en el clúster",
+  },
+  {
+    name: "lease-ms",
+    type: "string",
+    placeholder: "N",
+    default: String(DEFAULTS.leaseMs),
+    description:
+      "con PostgreSQL, sin renovar su concesión tanto tiempo, otro servidor rescata sus pedidos",
   },
   {
     name: "drain-ms",
@@ -298,6 +323,10 @@ const serverFlagsSchema = z.object({
   retries: integerFlag(0, 100).optional(),
   db: z.string().min(1, { error: "no puede estar vacío" }).optional(),
   sync: choiceFlag(["full", "normal"]).optional(),
+  instance: z.string().min(1, { error: "no puede estar vacío" }).max(200, {
+    error: "admite hasta 200 caracteres",
+  }).regex(/^[^\p{Cc}]+$/u, { error: "no admite caracteres de control" }).optional(),
+  "lease-ms": integerFlag(MIN_LEASE_MS, DAY_MS).optional(),
   "drain-ms": integerFlag(0, DAY_MS).optional(),
   "max-bytes": integerFlag(1024, 16 * 1024 * 1024).optional(),
   "max-connections": integerFlag(1, 1_000_000).optional(),
@@ -336,6 +365,14 @@ const serverFlagsSchema = z.object({
   error: "--tls-cert y --tls-key van juntos",
 });
 
+/**
+ * This server's name in a cluster: `--instance`, or by default its host
+ * and process id, unique among running servers.
+ */
+export function instanceName(config: Pick<ServerConfig, "instance">): string {
+  return config.instance ?? `${Deno.hostname()}:${Deno.pid}`;
+}
+
 /** What the command line asks for. */
 export type ServerCommand =
   | { kind: "help" }
@@ -359,6 +396,11 @@ export function parseServerArgs(args: readonly string[]): ServerCommand {
     return { kind: "stats", db, ...(flags.html === undefined ? {} : { html: flags.html }) };
   }
   if (flags.html !== undefined) throw new UsageError("--html solo vale con el subcomando stats");
+  if ((flags.instance !== undefined || flags["lease-ms"] !== undefined) && !isPostgresUrl(db)) {
+    throw new UsageError(
+      "--instance y --lease-ms solo tienen sentido con --db postgres://… (varios servidores en una base)",
+    );
+  }
   if (positionals[0] !== undefined) {
     throw new UsageError(`subcomando desconocido: ${positionals[0]} (¿quiso decir stats?)`);
   }
@@ -385,6 +427,8 @@ export function parseServerArgs(args: readonly string[]): ServerCommand {
       retries: flags.retries ?? DEFAULTS.retries,
       db,
       sync: flags.sync ?? DEFAULTS.sync,
+      ...(flags.instance !== undefined ? { instance: flags.instance } : {}),
+      leaseMs: flags["lease-ms"] ?? DEFAULTS.leaseMs,
       drainMs: flags["drain-ms"] ?? DEFAULTS.drainMs,
       maxBytes: flags["max-bytes"] ?? DEFAULTS.maxBytes,
       maxConnections: flags["max-connections"] ?? DEFAULTS.maxConnections,

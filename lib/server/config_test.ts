@@ -67,6 +67,7 @@ Deno.test("every flag is parsed and validated", () => {
       retries: 0,
       db: "x.db",
       sync: "normal",
+      leaseMs: 10_000,
       drainMs: 0,
       maxBytes: 2048,
       maxConnections: 5,
@@ -204,4 +205,33 @@ Deno.test("--html goes with the stats subcommand only", () => {
     html: "r.html",
   });
   assert.throws(() => parseServerArgs(["--html", "r.html"]), UsageError);
+});
+
+Deno.test("a PostgreSQL --db takes an instance name and a lease; a SQLite one refuses them", () => {
+  const command = parseServerArgs([
+    "--db",
+    "postgresql://pedidos@db/pedidos",
+    "--instance",
+    "api-1",
+    "--lease-ms",
+    "2000",
+  ]);
+  assert.equal(command.kind, "serve");
+  if (command.kind !== "serve") return;
+  assert.equal(command.config.db, "postgresql://pedidos@db/pedidos");
+  assert.equal(command.config.instance, "api-1");
+  assert.equal(command.config.leaseMs, 2000);
+  const defaults = parseServerArgs(["--db", "postgres://pedidos@db/pedidos"]);
+  assert.equal(defaults.kind === "serve" && defaults.config.instance, undefined);
+  assert.equal(defaults.kind === "serve" && defaults.config.leaseMs, 10_000);
+  for (const flag of [["--instance", "a"], ["--lease-ms", "2000"]]) {
+    assert.throws(() => parseServerArgs(["--db", "x.db", ...flag]), {
+      name: UsageError.name,
+      message: /solo tienen sentido con --db postgres/,
+    });
+  }
+  const pg = ["--db", "postgres://p@db/p"];
+  assert.throws(() => parseServerArgs([...pg, "--lease-ms", "499"]), UsageError);
+  assert.throws(() => parseServerArgs([...pg, "--instance", ""]), UsageError);
+  assert.throws(() => parseServerArgs([...pg, "--instance", "a\u0007b"]), UsageError);
 });

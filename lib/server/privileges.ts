@@ -5,16 +5,18 @@
  */
 
 /**
- * Revokes the environment permission unless a processor is to pass some
- * variables on to its workers (`--processor-allow-env`): the permission set
- * carries it only because a worker can be given nothing its parent lacks, and
- * the server itself reads no variable.
+ * Revokes the environment permission unless something needs it: a processor
+ * that is to pass variables on to its workers (`--processor-allow-env`: a
+ * worker can be given nothing its parent lacks), or a PostgreSQL store, whose
+ * client reads libpq's `PG*` variables. The server itself reads no variable.
  *
  * @example
  * ```ts ignore
- * dropUnusedEnv([]); // Deno.env.get("HOME") now throws NotCapable
+ * dropUnusedEnv({ envGrants: [], postgres: false }); // Deno.env.get("HOME") now throws NotCapable
  * ```
  */
-export function dropUnusedEnv(envGrants: readonly string[]): void {
-  if (envGrants.length === 0) Deno.permissions.revokeSync({ name: "env" });
+export function dropUnusedEnv(needs: { envGrants: readonly string[]; postgres: boolean }): void {
+  if (needs.envGrants.length === 0 && !needs.postgres) {
+    Deno.permissions.revokeSync({ name: "env" });
+  }
 }

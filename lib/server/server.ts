@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { ServerConfig } from "./config.ts";
+import { instanceName, type ServerConfig } from "./config.ts";
 import { acceptLoop, ListenerSlot } from "./accept.ts";
 import { Connection } from "./connection.ts";
 import { handleMessage, isRead } from "./handlers.ts";
@@ -25,11 +25,13 @@ import { formatAddress } from "../util/net.ts";
 import { createLogger, type Logger } from "../util/log.ts";
 import { OrderService, type ShutdownSummary } from "../orders/service.ts";
 import { AdmissionSemaphore } from "../orders/semaphore.ts";
-import { type WorkerFactory, WorkerPool, workerWith } from "../orders/pool.ts";
+import { type PoolEvents, type WorkerFactory, WorkerPool, workerWith } from "../orders/pool.ts";
 import type { PreparedProcessor } from "../orders/processor_module.ts";
+import { ClusterCapacity } from "../cluster/capacity.ts";
+import { claimTarget, ClusterPool } from "../cluster/pool.ts";
 import { encodeLine, failure, greeting } from "../wire/protocol.ts";
 import { GroupCommitter } from "../store/group_commit.ts";
-import { DatabaseFileLostError, openStore } from "../store/open.ts";
+import { DatabaseFileLostError, describeTarget, isPostgresUrl, openStore } from "../store/open.ts";
 import type { Inserted, NewOrder, OrderUpdate } from "../store/types.ts";
 import { VERSION } from "../util/version.ts";
 import { MetricsRecorder } from "../http/recorder.ts";
@@ -61,6 +63,8 @@ export interface RunningServer extends AsyncDisposable {
    * the new files are unusable: the old certificate then stays.
    */
   reloadTls(): Promise<boolean>;
+  /** Whether it takes orders: not while shutting down, nor while a cluster's database is unreachable. */
+  readonly ready: boolean;
   /** Stops gracefully; safe to call more than once (every call gets the same result). */
   shutdown(): Promise<ShutdownSummary>;
 }
@@ -118,7 +122,12 @@ export async function startServer(
   let phase: Phase = "arrancando";
   const connections = new Set<Connection>();
   let http: RunningHttpServer | undefined;
-  const store = await openStore(config.db, { sync: config.sync });
+  const store = await openStore(config.db, {
+    sync: config.sync,
+    cluster: isPostgresUrl(config.db)
+      ? { instance: instanceName(config), leaseMs: config.leaseMs, max: config.max, log }
+      : undefined,
+  });
   let listeners: NetListener[];
   try {
     listeners = bindListeners(
@@ -154,26 +163,42 @@ export async function startServer(
   }
   const commit = (inserts: readonly NewOrder[], updates: readonly OrderUpdate[]) =>
     store.commit(inserts, updates);
-  const service = new OrderService({
+  const localPool = (events: PoolEvents) =>
+    new WorkerPool({
+      size: config.workers,
+      workerUrl,
+      workMs: config.workMs,
+      workMode: config.workMode,
+      timeoutMs: config.timeoutMs,
+      retries: config.retries,
+      events,
+      ...(processor ? { processor: processor.url } : {}),
+      ...(createWorker ? { createWorker } : {}),
+    });
+  // A cluster's store keeps the limit and hands orders out itself: this
+  // server claims them for its workers instead of running what it admits.
+  const cluster = store.cluster;
+  const service: OrderService = new OrderService({
     store,
     committer: new GroupCommitter<NewOrder, OrderUpdate, Inserted>(
       recorder ? timedCommit(commit, recorder) : commit,
       { onError: writeErrorLogger(log) },
     ),
     ...(recorder ? { observer: recorder } : {}),
-    semaphore: new AdmissionSemaphore(config.max),
-    createPool: (events) =>
-      new WorkerPool({
-        size: config.workers,
-        workerUrl,
-        workMs: config.workMs,
-        workMode: config.workMode,
-        timeoutMs: config.timeoutMs,
-        retries: config.retries,
-        events,
-        ...(processor ? { processor: processor.url } : {}),
-        ...(createWorker ? { createWorker } : {}),
-      }),
+    semaphore: cluster ? new ClusterCapacity(cluster) : new AdmissionSemaphore(config.max),
+    createPool: cluster
+      ? (events) =>
+        new ClusterPool({
+          queue: cluster,
+          events,
+          createPool: localPool,
+          target: claimTarget(config.workers, config.workMs),
+          finished: (id) => service.finishedElsewhere(id),
+          awaited: () => service.awaited(),
+          log,
+        })
+      : localPool,
+    cluster,
     log,
   });
   let recovered: number;
@@ -190,14 +215,26 @@ export async function startServer(
 
   const addresses = listeners.map((listener) => formatAddress(listener.addr));
   log.info(
-    `versión ${VERSION}; base de datos ${config.db} (esquema v${store.schemaVersion}, sync ${config.sync})`,
+    `versión ${VERSION}; base de datos ${
+      describeTarget(config.db)
+    } (esquema v${store.schemaVersion}, sync ${config.sync}${
+      store.durability ? `: ${store.durability}` : ""
+    })`,
   );
   log.info(
     `${config.workers} workers (${
       processor ? "procesador" : `${config.workMode} ${config.workMs} ms`
-    }), máximo ${config.max} pedidos admitidos`,
+    }), máximo ${config.max} pedidos admitidos${cluster ? " en todo el clúster" : ""}`,
   );
   if (processor) log.notice(processor.summary);
+  if (cluster) {
+    const { instancias } = cluster.figures();
+    log.info(
+      `clúster: instancia ${cluster.instance}, concesión ${config.leaseMs} ms; en marcha: ${
+        instancias.join(", ")
+      }`,
+    );
+  }
   if (recovered > 0) log.info(`recuperados ${recovered} pedidos sin terminar`);
   if (loaded) {
     log.info(`${tokens!.size} tokens: cada conexión debe autenticarse`);
@@ -314,12 +351,20 @@ export async function startServer(
       await http?.close();
       await store.close();
       if (summary.abandoned > 0) {
-        log.warn(`${summary.abandoned} pedidos quedaron en proceso; se retomarán al reiniciar`);
+        log.warn(
+          `${summary.abandoned} pedidos quedaron en proceso; ${
+            cluster ? "los retomarán los demás servidores" : "se retomarán al reiniciar"
+          }`,
+        );
       }
       if (summary.unwrittenUpdates > 0) {
         log.warn(`${summary.unwrittenUpdates} cambios de estado no se pudieron guardar`);
       }
-      log.info(`apagado; ${summary.queued} pedidos quedan en cola para el próximo arranque`);
+      log.info(
+        cluster
+          ? `apagado; ${summary.queued} pedidos sin empezar vuelven a la cola del clúster`
+          : `apagado; ${summary.queued} pedidos quedan en cola para el próximo arranque`,
+      );
       return summary;
     })();
     return stopping;
@@ -332,6 +377,9 @@ export async function startServer(
     ...(http ? { httpUrl: http.url } : {}),
     tls: tlsFiles !== undefined,
     reloadTls,
+    get ready() {
+      return !service.closing && (cluster?.ready ?? true);
+    },
     shutdown,
     [Symbol.asyncDispose]: async () => {
       await shutdown();

@@ -55,8 +55,10 @@ const listo = (id: number, inicio: number, fin: number, worker = 1): OrderUpdate
 /** Commits and returns the new ids, asserting none of them was a known key. */
 async function insertIds(store: OrderStore, orders: NewOrder[]): Promise<number[]> {
   const inserted = await store.commit(orders, []);
-  assert.ok(inserted.every((one) => !one.existing), "all new");
-  return inserted.map((one) => one.id);
+  return inserted.map((one) => {
+    assert.equal(one.existing, false, "all new");
+    return one.id!;
+  });
 }
 
 async function all(reader: OrderReader): Promise<StoredOrder[]> {

@@ -1,23 +1,36 @@
 /**
  * Where the orders live: `--db` names the backend and its place. A file path
- * is SQLite (the only backend so far); `postgres://` and `postgresql://`
- * URLs are reserved for PostgreSQL.
+ * is SQLite; a `postgres://` or `postgresql://` URL is PostgreSQL.
  *
  * The store owns its locking: SQLite's single-server lock is taken on open
- * and released on close.
+ * and released on close; PostgreSQL needs none (several servers share it,
+ * each joining its cluster).
  *
  * @module
  */
 import { openSqliteReader, openSqliteStore } from "./sqlite.ts";
+import {
+  type ClusterOptions,
+  openPostgresReader,
+  openPostgresStore,
+  redactUrl,
+} from "./postgres.ts";
 import type { OrderReader, OrderStore, SyncMode } from "./types.ts";
 
 export { DatabaseInUseError } from "./sqlite_lock.ts";
 export { DatabaseFileLostError } from "./file_identity.ts";
+export { redactUrl } from "./postgres.ts";
+export type { ClusterOptions };
 
 /** Options for a store a server writes. */
 export interface WriterOptions {
   readOnly?: false;
   sync: SyncMode;
+  /**
+   * How this server joins the cluster of a shared database (PostgreSQL);
+   * ignored by SQLite, which one server owns alone.
+   */
+  cluster?: ClusterOptions | undefined;
 }
 
 /** Options for reading next to a running server (tools, tests, `stats --db`). */
@@ -26,6 +39,19 @@ export interface ReaderOptions {
 }
 
 const POSTGRES_URL = /^postgres(ql)?:\/\//i;
+
+/**
+ * Whether `--db` names a PostgreSQL database rather than a SQLite file.
+ *
+ * @example
+ * ```ts
+ * isPostgresUrl("postgresql://pedidos@db/pedidos"); // true
+ * isPostgresUrl("pedidos.db"); // false
+ * ```
+ */
+export function isPostgresUrl(target: string): boolean {
+  return POSTGRES_URL.test(target);
+}
 
 /**
  * Opens the store `target` names: for writing (migrating it, and locking it
@@ -40,7 +66,8 @@ const POSTGRES_URL = /^postgres(ql)?:\/\//i;
  * await reader.close();
  * ```
  * @throws {DatabaseInUseError} if another server holds a SQLite database
- * @throws {Error} if the target is unusable, foreign, newer than this code, or not supported
+ * @throws {ClusterLimitMismatchError} if PostgreSQL servers run with another `--max`
+ * @throws {Error} if the target is unusable, foreign or newer than this code
  */
 export function openStore(target: string, options: WriterOptions): Promise<OrderStore>;
 export function openStore(target: string, options: ReaderOptions): Promise<OrderReader>;
@@ -48,12 +75,10 @@ export function openStore(
   target: string,
   options: WriterOptions | ReaderOptions,
 ): Promise<OrderStore | OrderReader> {
-  if (POSTGRES_URL.test(target)) {
-    return Promise.reject(
-      new Error(
-        "PostgreSQL todavía no está soportado: --db admite por ahora la ruta de un archivo SQLite",
-      ),
-    );
+  if (isPostgresUrl(target)) {
+    return options.readOnly
+      ? openPostgresReader(target)
+      : openPostgresStore(target, { sync: options.sync, cluster: options.cluster });
   }
   return options.readOnly ? openSqliteReader(target) : openSqliteStore(target, options.sync);
 }
@@ -77,4 +102,17 @@ export async function withReader<T>(
   } finally {
     await reader.close();
   }
+}
+
+/**
+ * `--db` as the logs show it: a PostgreSQL URL without its password.
+ *
+ * @example
+ * ```ts
+ * describeTarget("postgres://ana:secreto@db/pedidos"); // "postgres://ana:***@db/pedidos"
+ * describeTarget("pedidos.db"); // "pedidos.db"
+ * ```
+ */
+export function describeTarget(target: string): string {
+  return isPostgresUrl(target) ? redactUrl(target) : target;
 }

@@ -1,18 +1,48 @@
 import assert from "node:assert/strict";
-import { DatabaseInUseError, openStore } from "./open.ts";
+import { DatabaseInUseError, describeTarget, isPostgresUrl, openStore } from "./open.ts";
 
-Deno.test("a postgres:// or postgresql:// target is refused with one clear line, touching nothing", async () => {
-  for (const target of ["postgres://yo@localhost/pedidos", "PostgreSQL://localhost:5432/p"]) {
-    const opening = [openStore(target, { sync: "full" }), openStore(target, { readOnly: true })];
-    for (const open of opening) {
+Deno.test("a postgres:// or postgresql:// target is PostgreSQL: one that cannot be reached fails in one line, touching no file", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  for (
+    const target of [`postgres://yo@127.0.0.1:${port}/p`, `PostgreSQL://yo@127.0.0.1:${port}/p`]
+  ) {
+    assert.ok(isPostgresUrl(target));
+    for (
+      const open of [openStore(target, { sync: "full" }), openStore(target, { readOnly: true })]
+    ) {
       const error = await open.then(() => assert.fail(`${target} opened`), (error: Error) => error);
-      assert.match(error.message, /^PostgreSQL todavía no está soportado/);
+      assert.match(error.message, /ECONNREFUSED/);
       assert.equal(error.message.includes("\n"), false);
     }
   }
   // Not mistaken for a relative path: no SQLite file was created for it.
   await assert.rejects(Deno.stat("postgres:"), Deno.errors.NotFound);
   await assert.rejects(Deno.stat("PostgreSQL:"), Deno.errors.NotFound);
+});
+
+Deno.test("a PostgreSQL URL without a user is refused before connecting", async () => {
+  const saved = [Deno.env.get("PGUSER"), Deno.env.get("PGUSERNAME")];
+  Deno.env.delete("PGUSER");
+  Deno.env.delete("PGUSERNAME");
+  try {
+    await assert.rejects(
+      openStore("postgres://127.0.0.1:1/p", { readOnly: true }),
+      /debe nombrar al usuario/,
+    );
+  } finally {
+    if (saved[0] !== undefined) Deno.env.set("PGUSER", saved[0]);
+    if (saved[1] !== undefined) Deno.env.set("PGUSERNAME", saved[1]);
+  }
+});
+
+Deno.test("logs name a PostgreSQL database without its password, and a file as it is", () => {
+  assert.equal(
+    describeTarget("postgres://ana:secreto@db/pedidos"),
+    "postgres://ana:***@db/pedidos",
+  );
+  assert.equal(describeTarget("datos/pedidos.db"), "datos/pedidos.db");
 });
 
 Deno.test("a path opens SQLite: one writer at a time, readers beside it", async () => {

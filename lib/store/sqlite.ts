@@ -342,7 +342,7 @@ class SqliteStore implements OrderStore {
    * `BEGIN IMMEDIATE` keeps anyone else from inserting in between.
    */
   #insertAll(inserts: readonly NewOrder[]): Inserted[] {
-    const results = new Array<Inserted>(inserts.length);
+    const results = new Array<Inserted & { id: number }>(inserts.length);
     /** Indices of the inserts to store. */
     const fresh: number[] = [];
     /** [index, index of the earlier insert with the same key]. */

@@ -114,7 +114,7 @@ Deno.test("strings are stored through bound parameters, exactly as given", () =>
       [{ ...pan, cliente: tricky, productos: [tricky, '"'] }],
       [],
     );
-    const stored = (await store.findById(inserted!.id))!;
+    const stored = (await store.findById(inserted!.id!))!;
     assert.equal(stored.cliente, tricky);
     assert.deepEqual(stored.productos, [tricky, '"']);
     await store.close();

@@ -59,14 +59,17 @@ export type OrderUpdate =
   | { tipo: "fallo"; id: number; motivo: string; fin: number };
 
 /**
- * What became of one insert of a batch. `existing` is true when its key
- * already belonged to an order (stored earlier, or earlier in the same
- * batch): nothing new was stored and `id` is that order's.
+ * What became of one insert of a batch. Either it has an `id`: `existing`
+ * is true when its key already belonged to an order (stored earlier, or
+ * earlier in the same batch), so nothing new was stored and `id` is that
+ * order's; or it was `refused` because the admission limit a store shared
+ * by several servers keeps (PostgreSQL's `pedidos_capacidad`) was reached,
+ * and nothing was stored. A store without such a limit (SQLite: the
+ * server's own semaphore is exact there) never refuses.
  */
-export interface Inserted {
-  id: number;
-  existing: boolean;
-}
+export type Inserted =
+  | { id: number; existing: boolean; refused?: undefined }
+  | { id?: undefined; existing?: undefined; refused: "limite" };
 
 /** An order as stored: its public record plus its idempotency key. */
 export interface StoredOrder extends OrderView {
@@ -120,17 +123,86 @@ export interface OrderStore extends OrderReader {
   /** The schema version in use, for the start-up log. */
   readonly schemaVersion: number;
   /**
+   * What a commit waits for, when the backend has more to say than `--sync`
+   * (PostgreSQL: its `synchronous_commit`), for the start-up log.
+   */
+  readonly durability?: string | undefined;
+  /**
    * Stores new orders and applies state changes, all or nothing. Resolves
    * with one {@linkcode Inserted} per insert, in order. An insert whose key
-   * is already taken stores nothing and is not an error. The changes of one
-   * order are applied in the order given.
+   * is already taken, or that a shared admission limit refuses, stores
+   * nothing and is not an error. The changes of one order are applied in the
+   * order given.
    */
   commit(inserts: readonly NewOrder[], updates: readonly OrderUpdate[]): Promise<Inserted[]>;
   findById(id: number): Promise<OrderView | undefined>;
   findIdByKey(clave: string): Promise<number | undefined>;
   /**
    * The orders this server must take up again at start: those left
-   * `en cola` or `en proceso` by a previous run, by id.
+   * `en cola` or `en proceso` by a previous run, by id. A store in a cluster
+   * returns none: the cluster's queue hands orders out (see `cluster`).
    */
   unfinished(): Promise<OrderView[]>;
+  /** Set when the store is shared by a cluster of servers (PostgreSQL with `--instance`). */
+  readonly cluster?: ClusterQueue | undefined;
+}
+
+/** An order a server claimed from the cluster's queue: what its workers need. */
+export interface ClaimedOrder {
+  id: number;
+  cliente: string;
+  productos: string[];
+  direccion: string;
+  /** When the order was received, ISO-8601 (for the queue wait and the processor). */
+  fecha_recibido: string;
+  /** Attempts already started, by any server. */
+  intentos: number;
+}
+
+/** The cluster as a server last saw it: for the greeting and `estadisticas`. */
+export interface ClusterFigures {
+  /** This server's instance name. */
+  instancia: string;
+  /** Instance names of the servers whose lease is current, this one included. */
+  instancias: readonly string[];
+  /** The cluster's admission limit (`--max`). */
+  limite: number;
+  /** Orders admitted and not finished, across the cluster. */
+  enUso: number;
+  /** Of those, `en cola` and `en proceso` (read at most about once a second). */
+  enCola: number;
+  enProceso: number;
+}
+
+/** What the cluster tells a server (see {@linkcode ClusterQueue.subscribe}). */
+export interface ClusterListener {
+  /** Orders may be waiting to be claimed: inserted, rescued or released somewhere. */
+  available(): void;
+  /** These orders reached `listo` or `fallido`, on this server or another. */
+  finished(ids: readonly number[]): void;
+  /** Notices may have been missed (the listening connection came back): check what you wait for. */
+  resync(): void;
+}
+
+/**
+ * The shared side of a store several servers use at once: the queue they
+ * claim orders from, and the news of the others.
+ */
+export interface ClusterQueue {
+  /** This server's instance name (`--instance`). */
+  readonly instance: string;
+  /** Whether the database answered lately; false while it is unreachable. */
+  readonly ready: boolean;
+  /**
+   * Claims up to `n` orders `en cola` that no server holds, oldest first:
+   * from now on only this server may change them, until it finishes them,
+   * releases them or its lease runs out.
+   */
+  claim(n: number): Promise<ClaimedOrder[]>;
+  /** Which of these orders are `listo` or `fallido` now. */
+  finishedAmong(ids: readonly number[]): Promise<number[]>;
+  /** The cluster's figures as last read; never waits. */
+  figures(): ClusterFigures;
+  /** Who to tell the cluster's news; one listener, replacing any earlier one. */
+  subscribe(listener: ClusterListener): void;
 }

@@ -43,6 +43,8 @@ import {
   type Throughput,
 } from "./figures.ts";
 import { type ProfileSummary, summarizeProfile } from "./profile.ts";
+import { type ClusterBench, measureCluster } from "./cluster.ts";
+import { postgresUnavailable } from "../postgres/throwaway.ts";
 import { type BenchDocument, grouped, mebibytes, resultRows } from "./tables.ts";
 
 const encoder = new TextEncoder();
@@ -495,8 +497,14 @@ export async function runBench(plan: BenchPlan): Promise<BenchDocument> {
   Deno.addSignalListener("SIGINT", interrupted);
   Deno.addSignalListener("SIGTERM", interrupted);
   let measurements: Measurements;
+  let cluster: ClusterBench | undefined;
+  const noPostgres = postgresUnavailable();
   try {
     measurements = await measureAll(bench);
+    if (noPostgres === undefined) {
+      bench.step("varios servidores en una PostgreSQL, y el rescate de uno muerto");
+      cluster = await measureCluster({ orders: plan.quick ? 10_000 : 40_000 }, say);
+    }
   } finally {
     Deno.removeSignalListener("SIGINT", interrupted);
     Deno.removeSignalListener("SIGTERM", interrupted);
@@ -522,8 +530,10 @@ export async function runBench(plan: BenchPlan): Promise<BenchDocument> {
     profiles: bench.profiles,
     findings: findings(measurements),
     method: methodNotes(plan),
+    cluster,
     warnings: [
       ...bench.warnings,
+      ...(noPostgres ? [`No cluster figures: ${noPostgres}.`] : []),
       ...interferenceWarnings(bench.cpu),
       ...(plan.quick ? ["Run with --quick: smaller counts, less stable figures."] : []),
     ],

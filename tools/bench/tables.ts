@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { type ClusterBench, renderCluster } from "./cluster.ts";
 import { formatMs, msDigits } from "../load/report.ts";
 import {
   CONN,
@@ -132,6 +133,8 @@ export interface BenchDocument {
   findings: string[];
   method: string[];
   warnings: string[];
+  /** Several servers on one PostgreSQL; absent where PostgreSQL is not installed. */
+  cluster?: ClusterBench | undefined;
 }
 
 /** The issue's 200 MB, in the MiB the table shows (190.7). */
@@ -344,6 +347,7 @@ export function renderBenchmarks(doc: BenchDocument): string {
       "",
     );
   }
+  if (doc.cluster) lines.push(...renderCluster(doc.cluster));
   lines.push("## How it was measured", "", ...doc.method.map((step) => `- ${step}`), "");
   return lines.join("\n");
 }

@@ -161,7 +161,7 @@ Deno.test("a real database written by the store is verified, waiting for complet
     const ids = (await store.commit(
       valid.slice(0, 3).map((index) => ({ ...orders.content(index), recibido: now })),
       [],
-    )).map((inserted) => inserted.id);
+    )).map((inserted) => inserted.id!);
     const ledger = ledgerOf(ids.map((id, k) => [id, valid[k]!]));
     const waits: number[] = [];
     let finished: Promise<unknown> = Promise.resolve();
@@ -199,7 +199,7 @@ Deno.test("waiting for completion gives up after waitMs and reports what is unfi
       [],
     );
     await store.close();
-    const id = inserted!.id;
+    const id = inserted!.id!;
     const result = await verifyDatabase(path, ledgerOf([[id, valid[0]!]]), orders, {
       waitDone: true,
       waitMs: 30,

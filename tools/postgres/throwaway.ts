@@ -28,6 +28,11 @@ export interface ThrowawayPostgres extends AsyncDisposable {
   stop(mode?: "fast" | "immediate"): Promise<void>;
   /** Starts the server again on the same port and data folder. */
   start(): Promise<void>;
+  /**
+   * Stops the server at once and deletes its folder, synchronously: for an
+   * `unload` handler, where nothing asynchronous runs any more.
+   */
+  disposeSync(): void;
 }
 
 /**
@@ -100,11 +105,12 @@ export async function startThrowawayPostgres(
   const serverOptions = [`-p ${port}`, ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`)]
     .join(" ");
 
-  const run = async (tool: string, args: string[]) => {
-    const command = asRoot
+  const command = (tool: string, args: string[]) =>
+    asRoot
       ? new Deno.Command("runuser", { args: ["-u", "postgres", "--", `${bin}/${tool}`, ...args] })
       : new Deno.Command(`${bin}/${tool}`, { args });
-    const output = await command.output();
+  const run = async (tool: string, args: string[]) => {
+    const output = await command(tool, args).output();
     if (!output.success) {
       const log = await Deno.readTextFile(`${data}/server.log`).catch(() => "");
       const stderr = new TextDecoder().decode(output.stderr).trim();
@@ -138,6 +144,13 @@ export async function startThrowawayPostgres(
     async [Symbol.asyncDispose]() {
       if (running) await stop("immediate").catch(() => {});
       await Deno.remove(folder, { recursive: true });
+    },
+    disposeSync() {
+      if (running) {
+        command("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]).outputSync();
+        running = false;
+      }
+      Deno.removeSync(folder, { recursive: true });
     },
   };
 }
