@@ -12,14 +12,8 @@ import { Connection } from "./connection.ts";
 import { handleMessage, isRead } from "./handlers.ts";
 import { DEFAULT_MAX_CONNECTIONS_PER_IP, PerIpLimiter } from "./limits.ts";
 import { bindListeners, type NetListener } from "./listen.ts";
-import {
-  type CertifiedKey,
-  describeCertificate,
-  listenTls,
-  readCertifiedKey,
-  reloadCertificates,
-} from "./tls.ts";
-import { loadTokens, type TokenTable } from "../auth/tokens.ts";
+import type { CertifiedKey } from "./tls.ts";
+import type { TokenTable } from "../auth/tokens.ts";
 import { exposureWarning } from "./warnings.ts";
 import { formatAddress } from "../util/net.ts";
 import { createLogger, type Logger } from "../util/log.ts";
@@ -111,10 +105,17 @@ export async function startServer(
   const createWorker = overrides.createWorker ??
     (processor ? workerWith(processor.permissions) : undefined);
   // Files named on the command line are read before the store is opened or anything bound.
-  const loaded = config.tokensFile === undefined ? undefined : loadTokens(config.tokensFile);
+  // TLS and tokens are loaded only when configured: both pull in node:crypto,
+  // whose compatibility layer costs every other server some 20 MB of memory.
+  const loaded = config.tokensFile === undefined
+    ? undefined
+    : (await import("../auth/tokens.ts")).loadTokens(config.tokensFile);
   const tokens: TokenTable | undefined = loaded?.tokens;
   const tlsFiles = config.tls;
-  let certified: CertifiedKey | undefined = tlsFiles ? readCertifiedKey(tlsFiles) : undefined;
+  const tls = tlsFiles ? await import("./tls.ts") : undefined;
+  let certified: CertifiedKey | undefined = tlsFiles && tls
+    ? tls.readCertifiedKey(tlsFiles)
+    : undefined;
   // Loaded only with --http: prom-client takes a noticeable part of a second
   // to load, which a server without it should not pay at start-up.
   const { startHttpServer } = config.http ? await import("../http/server.ts") : {};
@@ -134,7 +135,9 @@ export async function startServer(
       config.hosts,
       config.port,
       log,
-      tlsFiles && certified ? (options) => listenTls(options, certified!, tlsFiles) : undefined,
+      tlsFiles && tls && certified
+        ? (options) => tls.listenTls(options, certified!, tlsFiles)
+        : undefined,
     );
   } catch (error) {
     await store.close();
@@ -240,7 +243,7 @@ export async function startServer(
     log.info(`${tokens!.size} tokens: cada conexión debe autenticarse`);
     if (loaded.warning) log.warn(loaded.warning);
   }
-  if (certified) logCertificate(certified, log);
+  if (certified && tls) logCertificate(tls.describeCertificate, certified, log);
   const exposure = exposureWarning(config.hosts, {
     tls: certified !== undefined,
     tokens: tokens !== undefined,
@@ -297,9 +300,9 @@ export async function startServer(
   let reloading = Promise.resolve(true);
   const reloadTls = () => {
     reloading = reloading.then(() => {
-      if (!tlsFiles || service.closing) return false;
+      if (!tlsFiles || !tls || service.closing) return false;
       try {
-        certified = reloadCertificates(slots, tlsFiles);
+        certified = tls.reloadCertificates(slots, tlsFiles);
       } catch (error) {
         log.error(
           `no se recargaron los certificados TLS (se sigue con los anteriores): ${
@@ -309,7 +312,7 @@ export async function startServer(
         return false;
       }
       log.notice("certificados TLS recargados; las conexiones abiertas siguen con los anteriores");
-      logCertificate(certified, log);
+      logCertificate(tls.describeCertificate, certified, log);
       return true;
     });
     return reloading;
@@ -410,8 +413,12 @@ function closeQuietly(conn: Deno.Conn) {
   }
 }
 
-function logCertificate(certified: CertifiedKey, log: Logger) {
-  const described = describeCertificate(certified.cert, new Date());
+function logCertificate(
+  describe: typeof import("./tls.ts").describeCertificate,
+  certified: CertifiedKey,
+  log: Logger,
+) {
+  const described = describe(certified.cert, new Date());
   if (!described) return;
   if (described.expired) log.warn(`${described.line}: ya caducó`);
   else log.info(described.line);

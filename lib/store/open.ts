@@ -9,17 +9,13 @@
  * @module
  */
 import { openSqliteReader, openSqliteStore } from "./sqlite.ts";
-import {
-  type ClusterOptions,
-  openPostgresReader,
-  openPostgresStore,
-  redactUrl,
-} from "./postgres.ts";
+import type { ClusterOptions } from "./postgres_cluster.ts";
+import { isPostgresUrl, redactUrl } from "./postgres_url.ts";
 import type { OrderReader, OrderStore, SyncMode } from "./types.ts";
 
 export { DatabaseInUseError } from "./sqlite_lock.ts";
 export { DatabaseFileLostError } from "./file_identity.ts";
-export { redactUrl } from "./postgres.ts";
+export { isPostgresUrl, redactUrl } from "./postgres_url.ts";
 export type { ClusterOptions };
 
 /** Options for a store a server writes. */
@@ -36,21 +32,6 @@ export interface WriterOptions {
 /** Options for reading next to a running server (tools, tests, `stats --db`). */
 export interface ReaderOptions {
   readOnly: true;
-}
-
-const POSTGRES_URL = /^postgres(ql)?:\/\//i;
-
-/**
- * Whether `--db` names a PostgreSQL database rather than a SQLite file.
- *
- * @example
- * ```ts
- * isPostgresUrl("postgresql://pedidos@db/pedidos"); // true
- * isPostgresUrl("pedidos.db"); // false
- * ```
- */
-export function isPostgresUrl(target: string): boolean {
-  return POSTGRES_URL.test(target);
 }
 
 /**
@@ -76,9 +57,12 @@ export function openStore(
   options: WriterOptions | ReaderOptions,
 ): Promise<OrderStore | OrderReader> {
   if (isPostgresUrl(target)) {
-    return options.readOnly
-      ? openPostgresReader(target)
-      : openPostgresStore(target, { sync: options.sync, cluster: options.cluster });
+    // Loaded only for a PostgreSQL URL: a SQLite server does not pay for the client's memory.
+    return import("./postgres.ts").then((pg) =>
+      options.readOnly
+        ? pg.openPostgresReader(target)
+        : pg.openPostgresStore(target, { sync: options.sync, cluster: options.cluster })
+    );
   }
   return options.readOnly ? openSqliteReader(target) : openSqliteStore(target, options.sync);
 }

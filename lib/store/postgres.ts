@@ -22,6 +22,7 @@
 import postgres from "postgres";
 import { durationSeconds, isoDate as iso } from "./rules.ts";
 import * as q from "./postgres_sql.ts";
+import { redactUrl } from "./postgres_url.ts";
 import { type ClusterOptions, PostgresCluster } from "./postgres_cluster.ts";
 import type {
   ClusterQueue,
@@ -94,25 +95,6 @@ export function poolOptions(
   };
   // Known to the library, missing from its types.
   return Object.assign(options, { max_pipeline: 100 });
-}
-
-/**
- * The database a URL names, for logs: the password, if the URL has one, is
- * never printed.
- *
- * @example
- * ```ts
- * redactUrl("postgres://ana:secreto@db:5432/pedidos"); // "postgres://ana:***@db:5432/pedidos"
- * ```
- */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.href;
-  } catch {
-    return url.replace(/:[^:@/]*@/, ":***@");
-  }
 }
 
 /**

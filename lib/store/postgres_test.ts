@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import { createLogger, type Logger } from "../util/log.ts";
 import { ClusterLimitMismatchError } from "./postgres_cluster.ts";
-import { batchOf, redactUrl } from "./postgres.ts";
+import { batchOf } from "./postgres.ts";
+import { redactUrl } from "./postgres_url.ts";
 import { openStore } from "./open.ts";
 import type { ClusterListener, NewOrder, OrderStore } from "./types.ts";
 import { freshDatabase, postgresUnavailable } from "../../tools/postgres/shared.ts";
