@@ -14,7 +14,7 @@
  * @module
  */
 import type { Logger } from "../util/log.ts";
-import { pipeliningFor, type PoolEvents, type PoolJob } from "../orders/pool.ts";
+import { pipeliningFor, type PoolEvents, type PoolJob, storedJob } from "../orders/pool.ts";
 import type { OrderPool } from "../orders/service.ts";
 import type { ClusterQueue } from "../store/types.ts";
 
@@ -178,16 +178,7 @@ export class ClusterPool implements OrderPool {
       // Claimed while stopping: they stay held, and leaving the cluster releases them.
       if (this.#stopped) return;
       for (const order of claimed) {
-        this.#local.submit({
-          id: order.id,
-          pedido: {
-            cliente: order.cliente,
-            productos: order.productos,
-            direccion: order.direccion,
-            recibido: Date.parse(order.fecha_recibido),
-          },
-          intentos: order.intentos,
-        });
+        this.#local.submit(storedJob(order));
       }
       if (claimed.length < room) return;
     }

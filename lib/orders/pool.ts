@@ -46,6 +46,36 @@ export interface PoolJob {
   recibido?: number;
 }
 
+/**
+ * The job for an order already stored (recovered at start-up, or claimed
+ * from a cluster's queue): its attempts so far come from the database.
+ *
+ * @example
+ * ```ts
+ * storedJob({ id: 7, cliente: "Ana", productos: ["pan"], direccion: "C 1",
+ *   fecha_recibido: "2026-12-01T10:00:00.000Z", intentos: 1 }).intentos; // 1
+ * ```
+ */
+export function storedJob(order: {
+  id: number;
+  cliente: string;
+  productos: string[];
+  direccion: string;
+  fecha_recibido: string;
+  intentos: number;
+}): PoolJob {
+  return {
+    id: order.id,
+    pedido: {
+      cliente: order.cliente,
+      productos: order.productos,
+      direccion: order.direccion,
+      recibido: Date.parse(order.fecha_recibido),
+    },
+    intentos: order.intentos,
+  };
+}
+
 /** What the pool reports. `worker` is the slot number, 1..size. */
 export interface PoolEvents {
   /** The order started on a worker (an attempt, counted in `intentos`). */

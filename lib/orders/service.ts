@@ -6,7 +6,7 @@
  * @module
  */
 import type { Logger } from "../util/log.ts";
-import type { PoolEvents, PoolJob } from "./pool.ts";
+import { type PoolEvents, type PoolJob, storedJob } from "./pool.ts";
 import {
   accepted,
   failure,
@@ -203,7 +203,7 @@ export class OrderService {
     for (const order of orders) {
       this.#permits.set(order.id, this.#semaphore.forceAcquire());
       this.#stats.recordRecovered();
-      this.#pool.submit(toJob(order));
+      this.#pool.submit(storedJob(order));
     }
     this.#observer.recovered(orders.length);
     return orders.length;
@@ -473,17 +473,4 @@ export class OrderService {
     const event = finishedEvent({ ...order, estado: order.estado });
     for (const listener of listeners) if (listener.open) listener.notify(event);
   }
-}
-
-function toJob(order: OrderView): PoolJob {
-  return {
-    id: order.id,
-    pedido: {
-      cliente: order.cliente,
-      productos: order.productos,
-      direccion: order.direccion,
-      recibido: Date.parse(order.fecha_recibido),
-    },
-    intentos: order.intentos,
-  };
 }

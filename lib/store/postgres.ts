@@ -20,7 +20,7 @@
  * @module
  */
 import postgres from "postgres";
-import { durationSeconds, isoDate as iso } from "./rules.ts";
+import { changesByOrder, durationSeconds, isoDate as iso } from "./rules.ts";
 import * as q from "./postgres_sql.ts";
 import { redactUrl } from "./postgres_url.ts";
 import { type ClusterOptions, PostgresCluster } from "./postgres_cluster.ts";
@@ -198,11 +198,6 @@ async function migrate(sql: postgres.Sql<q.Types>, url: string): Promise<void> {
   }
 }
 
-/** An update as applied: an `inicio` and its `fin` in one batch become one `completo`. */
-type Change =
-  | OrderUpdate
-  | (Omit<Extract<OrderUpdate, { tipo: "fin" }>, "tipo"> & { tipo: "completo" });
-
 function parsed<T extends { productos: string[]; resultado: unknown }>(
   row: Omit<T, "productos" | "resultado"> & { productos: string; resultado: string | null },
 ): T {
@@ -272,20 +267,7 @@ export function batchOf(inserts: readonly NewOrder[], updates: readonly OrderUpd
     batch.recibidos.push(iso(order.recibido));
     batch.claves.push(order.clave ?? null);
   });
-  const byOrder = new Map<number, Change[]>();
-  for (const update of updates) {
-    const changes = byOrder.get(update.id);
-    if (!changes) {
-      byOrder.set(update.id, [update]);
-      continue;
-    }
-    const last = changes[changes.length - 1]!;
-    if (update.tipo === "fin" && last.tipo === "inicio") {
-      changes[changes.length - 1] = { ...update, tipo: "completo" };
-    } else {
-      changes.push(update);
-    }
-  }
+  const byOrder = changesByOrder(updates);
   for (const changes of byOrder.values()) {
     changes.forEach((change, round) => {
       batch.rondas.push(round);

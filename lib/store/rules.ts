@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { OrderUpdate } from "./types.ts";
+
 // Orders received in the same millisecond share one ISO string: at high rates
 // most of them do, and formatting a date costs more than storing it.
 let lastIsoMs = NaN;
@@ -53,4 +55,41 @@ export function failureDuration(fechaInicio: string | null, finMs: number): numb
   if (fechaInicio === null) return null;
   const inicio = Date.parse(fechaInicio);
   return Number.isNaN(inicio) ? null : durationSeconds(inicio, finMs);
+}
+
+/** An update as applied: an `inicio` and its `fin` in one batch become one `completo`. */
+export type Change =
+  | OrderUpdate
+  | (Omit<Extract<OrderUpdate, { tipo: "fin" }>, "tipo"> & { tipo: "completo" });
+
+/**
+ * A batch's updates grouped by order, in order, with each `inicio` directly
+ * followed by its `fin` merged into one `completo` (the usual case for short
+ * work), so each backend writes it as one change.
+ *
+ * @example
+ * ```ts
+ * const byOrder = changesByOrder([
+ *   { tipo: "inicio", id: 7, worker: 1, inicio: 0 },
+ *   { tipo: "fin", id: 7, worker: 1, inicio: 0, fin: 5 },
+ * ]);
+ * byOrder.get(7)![0]!.tipo; // "completo"
+ * ```
+ */
+export function changesByOrder(updates: readonly OrderUpdate[]): Map<number, Change[]> {
+  const byOrder = new Map<number, Change[]>();
+  for (const update of updates) {
+    const changes = byOrder.get(update.id);
+    if (!changes) {
+      byOrder.set(update.id, [update]);
+      continue;
+    }
+    const last = changes[changes.length - 1]!;
+    if (update.tipo === "fin" && last.tipo === "inicio") {
+      changes[changes.length - 1] = { ...update, tipo: "completo" };
+    } else {
+      changes.push(update);
+    }
+  }
+  return byOrder;
 }

@@ -10,7 +10,7 @@
  * @module
  */
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import { durationSeconds, failureDuration, isoDate as iso } from "./rules.ts";
+import { changesByOrder, durationSeconds, failureDuration, isoDate as iso } from "./rules.ts";
 import { type DatabaseLock, lockDatabaseFile } from "./sqlite_lock.ts";
 import type {
   Inserted,
@@ -91,11 +91,6 @@ function chunkSizes(count: number): number[] {
   }
   return sizes;
 }
-
-/** An update as applied: an `inicio` and its `fin` in one batch become one `completo`. */
-type Change =
-  | OrderUpdate
-  | (Omit<Extract<OrderUpdate, { tipo: "fin" }>, "tipo"> & { tipo: "completo" });
 
 /**
  * Locks and opens (creating and migrating if needed) a read-write order
@@ -406,20 +401,7 @@ class SqliteStore implements OrderStore {
    * the same batch (the usual case for short work) is written as one change.
    */
   #updateAll(updates: readonly OrderUpdate[]) {
-    const byOrder = new Map<number, Change[]>();
-    for (const update of updates) {
-      const changes = byOrder.get(update.id);
-      if (!changes) {
-        byOrder.set(update.id, [update]);
-        continue;
-      }
-      const last = changes[changes.length - 1]!;
-      if (update.tipo === "fin" && last.tipo === "inicio") {
-        changes[changes.length - 1] = { ...update, tipo: "completo" };
-      } else {
-        changes.push(update);
-      }
-    }
+    const byOrder = changesByOrder(updates);
     for (let round = 0;; round++) {
       const started: SQLInputValue[][] = [];
       const finished: SQLInputValue[][] = [];
