@@ -20,7 +20,7 @@
  * @module
  */
 import postgres from "postgres";
-import { changesByOrder, durationSeconds, isoDate as iso } from "./rules.ts";
+import { changesByOrder, durationSeconds, isoDate as iso, parsed } from "./rules.ts";
 import * as q from "./postgres_sql.ts";
 import { redactUrl } from "./postgres_url.ts";
 import { type ClusterOptions, PostgresCluster } from "./postgres_cluster.ts";
@@ -196,16 +196,6 @@ async function migrate(sql: postgres.Sql<q.Types>, url: string): Promise<void> {
   for (const migration of q.MIGRATIONS) {
     if (migration.version > current) await q.applyMigration(sql, migration);
   }
-}
-
-function parsed<T extends { productos: string[]; resultado: unknown }>(
-  row: Omit<T, "productos" | "resultado"> & { productos: string; resultado: string | null },
-): T {
-  return {
-    ...row,
-    productos: JSON.parse(row.productos),
-    resultado: row.resultado === null ? null : JSON.parse(row.resultado),
-  } as T;
 }
 
 /** A commit laid out for `pedidos_confirmar`, and how to read its answer. */

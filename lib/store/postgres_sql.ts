@@ -14,7 +14,8 @@
  * @module
  */
 import type postgres from "postgres";
-import type { Estado } from "./types.ts";
+import type { OrderView } from "./types.ts";
+import type { Raw } from "./rules.ts";
 
 /** The column types this backend reads: `bigint` ids and counts as numbers. */
 export type Types = { bigint: number };
@@ -438,23 +439,8 @@ const VIEW = (db: Db) =>
   db`id, cliente, productos, direccion, estado, fecha_recibido, fecha_inicio, fecha_fin,
      duracion, worker, intentos, motivo_fallo, resultado`;
 
-/** An order's row: `productos` still JSON text. */
-export interface ViewRow {
-  id: number;
-  cliente: string;
-  productos: string;
-  direccion: string;
-  estado: Estado;
-  fecha_recibido: string;
-  fecha_inicio: string | null;
-  fecha_fin: string | null;
-  duracion: number | null;
-  worker: number | null;
-  intentos: number;
-  motivo_fallo: string | null;
-  /** A processor's result, still JSON text. */
-  resultado: string | null;
-}
+/** An order's row as PostgreSQL returns it: `productos` and `resultado` still JSON text. */
+export type ViewRow = Raw<OrderView>;
 
 /** Conditions of a read; each one given must hold. */
 export interface Where {

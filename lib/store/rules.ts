@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { OrderUpdate } from "./types.ts";
+import type { OrderUpdate, OrderView } from "./types.ts";
 
 // Orders received in the same millisecond share one ISO string: at high rates
 // most of them do, and formatting a date costs more than storing it.
@@ -92,4 +92,19 @@ export function changesByOrder(updates: readonly OrderUpdate[]): Map<number, Cha
     }
   }
   return byOrder;
+}
+
+/** An order's row as a database returns it: `productos` and `resultado` still JSON text. */
+export type Raw<T extends OrderView> = Omit<T, "productos" | "resultado"> & {
+  productos: string;
+  resultado: string | null;
+};
+
+/** A stored row with its JSON columns read, the same for every backend. */
+export function parsed<T extends OrderView>(row: Raw<T>): T {
+  return {
+    ...row,
+    productos: JSON.parse(row.productos),
+    resultado: row.resultado === null ? null : JSON.parse(row.resultado),
+  } as T;
 }

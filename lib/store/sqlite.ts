@@ -10,7 +10,14 @@
  * @module
  */
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import { changesByOrder, durationSeconds, failureDuration, isoDate as iso } from "./rules.ts";
+import {
+  changesByOrder,
+  durationSeconds,
+  failureDuration,
+  isoDate as iso,
+  parsed,
+  type Raw,
+} from "./rules.ts";
 import { type DatabaseLock, lockDatabaseFile } from "./sqlite_lock.ts";
 import type {
   Inserted,
@@ -234,20 +241,6 @@ function migrate(db: DatabaseSync) {
       throw error;
     }
   }
-}
-
-/** A row as SQLite returns it: `productos` and `resultado` still JSON text. */
-type Raw<T extends OrderView> = Omit<T, "productos" | "resultado"> & {
-  productos: string;
-  resultado: string | null;
-};
-
-function parsed<T extends OrderView>(row: Raw<T>): T {
-  return {
-    ...row,
-    productos: JSON.parse(row.productos),
-    resultado: row.resultado === null ? null : JSON.parse(row.resultado),
-  } as T;
 }
 
 const VIEW_COLUMNS =
