@@ -7,11 +7,8 @@
  *
  * @module
  */
-import type { AdmissionSemaphore, Permit } from "../orders/semaphore.ts";
+import type { AdmissionSemaphore } from "../orders/semaphore.ts";
 import type { ClusterQueue } from "../store/types.ts";
-
-/** A permit that holds nothing: the cluster's count lives in the database. */
-const NO_HOLD: Permit = { release: () => false };
 
 /**
  * The admission semaphore of a cluster's server.
@@ -19,12 +16,13 @@ const NO_HOLD: Permit = { release: () => false };
  * @example
  * ```ts ignore
  * const capacity = new ClusterCapacity(store.cluster);
- * capacity.tryAcquire(); // always a permit: the insert's commit decides
+ * capacity.tryAcquire(); // always true: the insert's commit decides
  * capacity.available; // the cluster's free capacity, as last seen
  * ```
  */
 export class ClusterCapacity
-  implements Pick<AdmissionSemaphore, "tryAcquire" | "forceAcquire" | "capacity" | "available"> {
+  implements
+    Pick<AdmissionSemaphore, "tryAcquire" | "forceAcquire" | "release" | "capacity" | "available"> {
   readonly #queue: Pick<ClusterQueue, "figures">;
 
   constructor(queue: Pick<ClusterQueue, "figures">) {
@@ -48,12 +46,13 @@ export class ClusterCapacity
   }
 
   /** Always a permit: the store admits or refuses in the insert's transaction. */
-  tryAcquire(): Permit {
-    return NO_HOLD;
+  tryAcquire(): true {
+    return true;
   }
 
-  /** A permit, as for any order: nothing is counted here. */
-  forceAcquire(): Permit {
-    return NO_HOLD;
-  }
+  /** Nothing is counted here: the cluster's count lives in the database. */
+  forceAcquire(): void {}
+
+  /** Nothing to give back: the final state's commit frees the cluster's place. */
+  release(): void {}
 }

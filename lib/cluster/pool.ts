@@ -14,12 +14,15 @@
  * @module
  */
 import type { Logger } from "../util/log.ts";
-import { pipeliningFor, type PoolEvents, type PoolJob, storedJob } from "../orders/pool.ts";
-import type { OrderPool } from "../orders/service.ts";
+import {
+  type LocalPool,
+  pipeliningFor,
+  type PoolEvents,
+  type PoolJob,
+  storedJob,
+} from "../orders/pool.ts";
+import type { DrainedPool, OrderPool } from "../orders/service.ts";
 import type { ClusterQueue } from "../store/types.ts";
-
-/** The local worker pool, as the cluster pool feeds it (see `WorkerPool`). */
-export type LocalPool = OrderPool;
 
 /** Options of {@linkcode ClusterPool}. */
 export interface ClusterPoolOptions {
@@ -108,6 +111,11 @@ export class ClusterPool implements OrderPool {
     this.#wake();
   }
 
+  /** Nothing to take up: what a server left behind goes back to the cluster's queue. */
+  recover(): Promise<number> {
+    return Promise.resolve(0);
+  }
+
   /** The order is in the cluster's queue already: some server, maybe this one, claims it. */
   submit(_job: PoolJob): void {
     this.#wake();
@@ -138,11 +146,12 @@ export class ClusterPool implements OrderPool {
    * stays held by this server until the store leaves the cluster, which
    * puts it back in the queue for the others.
    */
-  async drain(timeoutMs: number): Promise<{ abandoned: PoolJob[]; queued: PoolJob[] }> {
+  async drain(timeoutMs: number): Promise<DrainedPool> {
     this.#stopped = true;
     clearInterval(this.#poll);
     await this.#claiming;
-    return this.#local.drain(timeoutMs);
+    const { abandoned, queued } = await this.#local.drain(timeoutMs);
+    return { abandoned: abandoned.length, queued: queued.length };
   }
 
   #wake(): void {

@@ -188,6 +188,12 @@ const ANSWER_GRACE_MS = 1000;
 const RESTART_DELAY_MS = 100;
 const MAX_RESTART_DELAY_MS = 5000;
 
+/** The worker pool as the pools in front of it feed it (see `BacklogPool`, `ClusterPool`). */
+export type LocalPool = Pick<
+  WorkerPool,
+  "submit" | "queued" | "busy" | "busyWorkers" | "size" | "drain"
+>;
+
 /**
  * @example
  * ```ts

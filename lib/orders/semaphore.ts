@@ -2,24 +2,22 @@
  * Admission control: a counting semaphore that never waits. An order either
  * gets a permit at once or is turned away, as in the seed's design.
  *
+ * Permits are a count, not objects: a million orders queued on disk hold a
+ * million permits and cost one number. Whoever takes a permit gives it back
+ * exactly once (the order service, when the order's final state commits).
+ *
  * @module
  */
 
-/** One admitted order's hold on capacity. Releasing it twice is a no-op. */
-export interface Permit {
-  /** Returns the permit; true the first time, false afterwards. */
-  release(): boolean;
-}
-
 /**
- * A non-blocking counting semaphore handing out single-use permits.
+ * A non-blocking counting semaphore.
  *
  * @example
  * ```ts
  * const semaphore = new AdmissionSemaphore(2);
- * const permit = semaphore.tryAcquire(); // a Permit
+ * semaphore.tryAcquire(); // true
  * semaphore.available; // 1
- * permit?.release();
+ * semaphore.release();
  * semaphore.available; // 2
  * ```
  */
@@ -45,30 +43,36 @@ export class AdmissionSemaphore {
     return Math.max(0, this.capacity - this.#inUse);
   }
 
-  /** Takes a permit if one is free; `null` otherwise. */
-  tryAcquire(): Permit | null {
-    return this.#inUse < this.capacity ? this.#grant() : null;
+  /** Permits held right now; above `capacity` after recovering a large backlog. */
+  get inUse(): number {
+    return this.#inUse;
+  }
+
+  /** Takes a permit if one is free. */
+  tryAcquire(): boolean {
+    if (this.#inUse >= this.capacity) return false;
+    this.#inUse++;
+    return true;
   }
 
   /**
-   * Takes a permit even when none is free. Used only for orders recovered at
-   * start-up, which were acknowledged before a crash and must not be dropped:
-   * capacity can be exceeded for a while, and admission waits until it is back.
+   * Takes `count` permits even when none is free. Used only for orders
+   * recovered at start-up, which were acknowledged before a crash and must
+   * not be dropped: capacity can be exceeded for a while, and admission
+   * waits until it is back.
    */
-  forceAcquire(): Permit {
-    return this.#grant();
+  forceAcquire(count = 1): void {
+    this.#inUse += count;
   }
 
-  #grant(): Permit {
-    this.#inUse++;
-    let held = true;
-    return {
-      release: () => {
-        if (!held) return false;
-        held = false;
-        this.#inUse--;
-        return true;
-      },
-    };
+  /**
+   * Gives back one permit.
+   *
+   * @throws {RangeError} if none is held: a permit given back twice is a bug
+   * that would let admission exceed its limit.
+   */
+  release(): void {
+    if (this.#inUse === 0) throw new RangeError("se devolvió un permiso que nadie tenía");
+    this.#inUse--;
   }
 }

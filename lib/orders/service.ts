@@ -6,7 +6,7 @@
  * @module
  */
 import type { Logger } from "../util/log.ts";
-import { type PoolEvents, type PoolJob, storedJob } from "./pool.ts";
+import type { PoolEvents, PoolJob } from "./pool.ts";
 import {
   accepted,
   failure,
@@ -19,7 +19,7 @@ import {
 } from "../wire/protocol.ts";
 import type { Order } from "../wire/schema.ts";
 import { NO_OBSERVER, type OrderObserver } from "./observer.ts";
-import type { AdmissionSemaphore, Permit } from "./semaphore.ts";
+import type { AdmissionSemaphore } from "./semaphore.ts";
 import { type SharedSnapshot, SnapshotCache } from "../stats/cache.ts";
 import { ProcessingStats } from "../stats/live.ts";
 import type { StatsSnapshot } from "../stats/snapshot.ts";
@@ -37,9 +37,23 @@ export interface OrderListener {
   notify(event: FinishedEvent): void;
 }
 
-/** The worker pool, as the service drives it (see `WorkerPool`). */
+/** What draining a pool left behind. */
+export interface DrainedPool {
+  /** Orders still running when the drain time ran out (recovered at next start). */
+  abandoned: number;
+  /** Orders never started (left `en cola` for the next start). */
+  queued: number;
+}
+
+/** How orders reach the workers, as the service drives it (see `BacklogPool`, `ClusterPool`). */
 export interface OrderPool {
+  /** An order just committed. */
   submit(job: PoolJob): void;
+  /**
+   * Takes up the orders a previous run left unfinished; resolves with how
+   * many. Called once, before the first `submit`.
+   */
+  recover(): Promise<number>;
   /** Orders not started yet. */
   readonly queued: number;
   /** Orders being processed now. */
@@ -48,7 +62,7 @@ export interface OrderPool {
   readonly busyWorkers: number;
   /** Workers in the pool. */
   readonly size: number;
-  drain(timeoutMs: number): Promise<{ abandoned: PoolJob[]; queued: PoolJob[] }>;
+  drain(timeoutMs: number): Promise<DrainedPool>;
 }
 
 /** Group commit, as the service writes through it (see `GroupCommitter`). */
@@ -64,10 +78,13 @@ export interface OrderCommitter {
 /** Options for {@linkcode OrderService}: its parts, built by the server (or by a test). */
 export interface OrderServiceOptions {
   /** Reads: lookups, recovery. Writes go through `committer`; the owner closes the store. */
-  store: Pick<OrderStore, "findById" | "findIdByKey" | "unfinished">;
+  store: Pick<OrderStore, "findById" | "findIdByKey">;
   committer: OrderCommitter;
   /** Admission: one permit per order from admission until its final state is committed. */
-  semaphore: Pick<AdmissionSemaphore, "tryAcquire" | "forceAcquire" | "capacity" | "available">;
+  semaphore: Pick<
+    AdmissionSemaphore,
+    "tryAcquire" | "forceAcquire" | "release" | "capacity" | "available"
+  >;
   /** Builds the worker pool, which reports to the service through `events`. */
   createPool: (events: PoolEvents) => OrderPool;
   log: Logger;
@@ -115,8 +132,13 @@ export class OrderService {
   readonly #snapshots = new SnapshotCache(this.#stats);
   readonly #cluster: OrderServiceOptions["cluster"];
   readonly #clusterSnapshots = new ClusterSnapshots();
-  /** The permit of every order admitted or recovered and not yet finished. */
-  readonly #permits = new Map<number, Permit>();
+  /**
+   * In a cluster, the orders admitted here and not yet finished anywhere,
+   * whose end this server waits to hear of. Alone, a server keeps nothing
+   * per order: each holds one permit of the semaphore's count, given back
+   * when its final state commits.
+   */
+  readonly #admitted: Set<number> | undefined;
   readonly #listeners = new Map<number, Set<OrderListener>>();
   /** Idempotency keys whose first order is still being committed or looked up. */
   readonly #keysInFlight = new Map<string, Promise<Reply>>();
@@ -132,6 +154,7 @@ export class OrderService {
     this.#committer = options.committer;
     const observer = this.#observer = options.observer ?? NO_OBSERVER;
     this.#cluster = options.cluster;
+    this.#admitted = options.cluster ? new Set() : undefined;
     this.#pool = options.createPool({
       onStart: (job, worker, at) => {
         this.#stats.observeInProcess(this.#pool.busy);
@@ -194,19 +217,17 @@ export class OrderService {
   }
 
   /**
-   * Queues again the orders a crash left `en cola` or `en proceso`, in id
-   * order. They were acknowledged, so they hold permits even beyond `max`.
+   * Takes up again the orders a crash left `en cola` or `en proceso`, in id
+   * order (the pool reads them from the database as its workers need
+   * them). They were acknowledged, so they hold permits even beyond `max`.
    * Resolves with how many were recovered.
    */
   async recover(): Promise<number> {
-    const orders = await this.#store.unfinished();
-    for (const order of orders) {
-      this.#permits.set(order.id, this.#semaphore.forceAcquire());
-      this.#stats.recordRecovered();
-      this.#pool.submit(storedJob(order));
-    }
-    this.#observer.recovered(orders.length);
-    return orders.length;
+    const count = await this.#pool.recover();
+    this.#semaphore.forceAcquire(count);
+    this.#stats.recordRecovered(count);
+    this.#observer.recovered(count);
+    return count;
   }
 
   /**
@@ -230,11 +251,11 @@ export class OrderService {
         );
       }
     }
-    const permit = this.#semaphore.tryAcquire();
-    if (!permit && clave === undefined) return Promise.resolve(this.#reject("limite"));
+    const permitted = this.#semaphore.tryAcquire();
+    if (!permitted && clave === undefined) return Promise.resolve(this.#reject("limite"));
     // Without a permit, a known key is still answered with its order.
-    const reply = permit
-      ? this.#admit(order, permit, listener)
+    const reply = permitted
+      ? this.#admit(order, listener)
       : this.#duplicateOrLimit(clave!, listener);
     if (clave !== undefined) {
       // Reserved before anything is awaited: a resend arriving meanwhile waits for this reply.
@@ -245,7 +266,8 @@ export class OrderService {
     return reply;
   }
 
-  async #admit(order: Order, permit: Permit, listener: OrderListener | undefined): Promise<Reply> {
+  /** Admits an order holding a permit, which it gives back unless the order is stored. */
+  async #admit(order: Order, listener: OrderListener | undefined): Promise<Reply> {
     const pedido = {
       cliente: order.cliente,
       productos: order.productos,
@@ -257,20 +279,20 @@ export class OrderService {
     try {
       inserted = await this.#committer.insert({ ...pedido, clave: order.clave });
     } catch {
-      permit.release();
+      this.#semaphore.release();
       return this.#reject("interno", "el pedido no se pudo guardar");
     }
     if (inserted.refused) {
       // A store shared by a cluster keeps the limit itself, in the insert's transaction.
-      permit.release();
+      this.#semaphore.release();
       return this.#reject("limite");
     }
     const { id } = inserted;
     if (inserted.existing) {
-      permit.release();
+      this.#semaphore.release();
       return this.#duplicate(id, listener);
     }
-    this.#permits.set(id, permit);
+    this.#admitted?.add(id);
     if (listener?.wants(id)) {
       this.#listeners.set(id, new Set([listener]));
       listener.watch(id);
@@ -296,7 +318,7 @@ export class OrderService {
     this.#observer.received("duplicate");
     const reply = accepted(id, true);
     if (!listener?.wants(id)) return reply;
-    if (this.#permits.has(id)) {
+    if (this.#admitted?.has(id)) {
       this.#listen(id, listener);
       return reply;
     }
@@ -325,8 +347,7 @@ export class OrderService {
    * what this server kept for it goes, and its listeners here are told.
    */
   finishedElsewhere(id: number): void {
-    this.#permits.get(id)?.release();
-    this.#permits.delete(id);
+    this.#admitted?.delete(id);
     if (this.#listeners.has(id)) this.#track(this.#notify(id));
   }
 
@@ -358,7 +379,7 @@ export class OrderService {
 
   /** Orders whose end this server still waits to hear of: admitted here, or followed here. */
   awaited(): number[] {
-    return [...new Set([...this.#permits.keys(), ...this.#listeners.keys()])];
+    return [...new Set([...(this.#admitted ?? []), ...this.#listeners.keys()])];
   }
 
   /** Counts a rejection decided outside the service (bad JSON, invalid order, oversize). */
@@ -413,11 +434,10 @@ export class OrderService {
     // Notices read the store, so let every committed final state send its
     // notice before the store closes.
     await Promise.all(this.#finishing);
-    const snapshot = this.#stats.snapshot({ enCola: queued.length, enProceso: abandoned.length });
+    const snapshot = this.#stats.snapshot({ enCola: queued, enProceso: abandoned });
     this.#listeners.clear();
-    for (const permit of this.#permits.values()) permit.release();
-    this.#permits.clear();
-    return { snapshot, abandoned: abandoned.length, queued: queued.length, unwrittenUpdates };
+    this.#admitted?.clear();
+    return { snapshot, abandoned, queued, unwrittenUpdates };
   }
 
   #reject(codigo: "limite" | "apagando" | "interno", detalle?: string): Reply {
@@ -437,8 +457,8 @@ export class OrderService {
     this.#track(
       this.#committer.update(update).then(
         () => {
-          this.#permits.get(id)?.release();
-          this.#permits.delete(id);
+          this.#semaphore.release();
+          this.#admitted?.delete(id);
           return this.#notify(id);
         },
         () => {},

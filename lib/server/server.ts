@@ -23,6 +23,7 @@ import { type PoolEvents, type WorkerFactory, WorkerPool, workerWith } from "../
 import type { PreparedProcessor } from "../orders/processor_module.ts";
 import { ClusterCapacity } from "../cluster/capacity.ts";
 import { claimTarget, ClusterPool } from "../cluster/pool.ts";
+import { BacklogPool, windowFor } from "../orders/backlog.ts";
 import { encodeLine, failure, greeting } from "../wire/protocol.ts";
 import { GroupCommitter } from "../store/group_commit.ts";
 import { DatabaseFileLostError, describeTarget, isPostgresUrl, openStore } from "../store/open.ts";
@@ -200,7 +201,14 @@ export async function startServer(
           awaited: () => service.awaited(),
           log,
         })
-      : localPool,
+      : (events) =>
+        new BacklogPool({
+          store,
+          events,
+          createPool: localPool,
+          window: windowFor(config.workers, config.workMs, processor !== undefined),
+          log,
+        }),
     cluster,
     log,
   });

@@ -106,8 +106,8 @@ export class ProcessingStats {
   }
 
   /** Counts an order a previous run left unfinished and this run queued again. */
-  recordRecovered(): void {
-    this.#recuperados++;
+  recordRecovered(count = 1): void {
+    this.#recuperados += count;
     this.#version++;
   }
 

@@ -321,7 +321,15 @@ export function storeContract(backend: StoreBackend): void {
     },
   );
 
-  test("orders left en cola or en proceso are recovered after reopening, by id, with their attempts", async (fixture) => {
+  withStore("an empty store has no backlog, and finished orders leave it", async (store) => {
+    assert.deepEqual(await store.backlog(), { count: 0, newestId: 0 });
+    const [first, second] = await insertIds(store, [pedido("A"), pedido("B")]);
+    assert.deepEqual(await store.backlog(), { count: 2, newestId: second });
+    await store.commit([], [{ tipo: "fallo", id: second!, motivo: "x", fin: T0 }]);
+    assert.deepEqual(await store.backlog(), { count: 1, newestId: first });
+  });
+
+  test("orders left en cola or en proceso are the backlog after reopening, read by id in ranges, with their attempts", async (fixture) => {
     const store = await fixture.open();
     const [queued, running, done, failed, retried] = await insertIds(
       store,
@@ -338,8 +346,16 @@ export function storeContract(backend: StoreBackend): void {
     await store.close();
     const reopened = await fixture.open();
     try {
-      const unfinished = await reopened.unfinished();
+      assert.deepEqual(await reopened.backlog(), { count: 3, newestId: retried });
+      const all = { after: 0, through: retried!, limit: 10 };
+      const unfinished = await reopened.unfinished(all);
       assert.deepEqual(unfinished.map((order) => order.id), [queued, running, retried]);
+      const firstTwo = await reopened.unfinished({ ...all, limit: 2 });
+      assert.deepEqual(firstTwo.map((order) => order.id), [queued, running]);
+      const rest = await reopened.unfinished({ ...all, after: running! });
+      assert.deepEqual(rest.map((order) => order.id), [retried], "after skips what was read");
+      const bounded = await reopened.unfinished({ ...all, through: running! });
+      assert.deepEqual(bounded.map((order) => order.id), [queued, running], "through bounds it");
       assert.deepEqual(unfinished.map((order) => order.intentos), [0, 1, 1]);
       assert.deepEqual(unfinished.map((order) => order.productos), [
         ["pan", "leche"],

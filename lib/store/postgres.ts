@@ -25,6 +25,7 @@ import * as q from "./postgres_sql.ts";
 import { redactUrl } from "./postgres_url.ts";
 import { type ClusterOptions, PostgresCluster } from "./postgres_cluster.ts";
 import type {
+  Backlog,
   ClusterQueue,
   Inserted,
   NewOrder,
@@ -36,6 +37,7 @@ import type {
   OrderView,
   StoredOrder,
   SyncMode,
+  UnfinishedRange,
 } from "./types.ts";
 
 export type { ClusterOptions };
@@ -356,8 +358,13 @@ class PostgresStore implements OrderStore {
     return row?.id;
   }
 
-  async unfinished(): Promise<OrderView[]> {
-    const rows = await q.heldUnfinished(this.#shared, this.#sesion);
+  async backlog(): Promise<Backlog> {
+    const [row] = await q.heldBacklog(this.#shared, this.#sesion);
+    return { count: row!.count, newestId: row!.newestId };
+  }
+
+  async unfinished(range: UnfinishedRange): Promise<OrderView[]> {
+    const rows = await q.heldUnfinished(this.#shared, this.#sesion, range);
     return rows.map((row) => parsed<OrderView>(row));
   }
 

@@ -486,15 +486,26 @@ export const statsRows = (db: Db) =>
     }[]
   >`SELECT id, estado, worker, fecha_inicio, fecha_fin FROM pedidos ORDER BY id`;
 
-/**
- * Unfinished orders this store holds, by id: those of its session, or,
- * with no session, those nobody holds.
- */
-export const heldUnfinished = (db: Db, sesion: number | null) =>
+/** Which unfinished orders this store holds: those of its session, or, with no session, those nobody holds. */
+const held = (db: Db, sesion: number | null) =>
+  db`sesion IS NOT DISTINCT FROM ${sesion}::bigint AND estado IN ('en cola', 'en proceso')`;
+
+/** How many unfinished orders this store holds, and the newest one's id (0 if none). */
+export const heldBacklog = (db: Db, sesion: number | null) =>
+  db<{ count: number; newestId: number }[]>`
+    SELECT count(*)::int AS count, coalesce(max(id), 0)::float8 AS "newestId"
+    FROM pedidos WHERE ${held(db, sesion)}`;
+
+/** Unfinished orders this store holds with `after < id <= through`, by id, at most `limit`. */
+export const heldUnfinished = (
+  db: Db,
+  sesion: number | null,
+  range: { after: number; through: number; limit: number },
+) =>
   db<ViewRow[]>`
     SELECT ${VIEW(db)} FROM pedidos
-    WHERE sesion IS NOT DISTINCT FROM ${sesion}::bigint AND estado IN ('en cola', 'en proceso')
-    ORDER BY id`;
+    WHERE ${held(db, sesion)} AND id > ${range.after} AND id <= ${range.through}
+    ORDER BY id LIMIT ${range.limit}`;
 
 /** Which of these orders are `listo` or `fallido`. */
 export const finishedAmong = (db: Db, ids: readonly number[]) =>

@@ -20,6 +20,7 @@ import {
 } from "./rules.ts";
 import { type DatabaseLock, lockDatabaseFile } from "./sqlite_lock.ts";
 import type {
+  Backlog,
   Inserted,
   NewOrder,
   OrderFilter,
@@ -30,6 +31,7 @@ import type {
   OrderView,
   StoredOrder,
   SyncMode,
+  UnfinishedRange,
 } from "./types.ts";
 import { checkNoOrphanWal, FileIdentity } from "./file_identity.ts";
 
@@ -242,6 +244,9 @@ function migrate(db: DatabaseSync) {
     }
   }
 }
+
+/** The orders a server still has to process; the partial index `pedidos_sin_terminar` covers it. */
+const UNFINISHED = "WHERE estado IN ('en cola', 'en proceso')";
 
 const VIEW_COLUMNS =
   "id, cliente, productos, direccion, estado, fecha_recibido, fecha_inicio, fecha_fin, duracion, worker, intentos, motivo_fallo, resultado";
@@ -511,11 +516,20 @@ class SqliteStore implements OrderStore {
     });
   }
 
-  unfinished(): Promise<OrderView[]> {
+  backlog(): Promise<Backlog> {
+    return this.#settled(() => {
+      const row = this.#statement(
+        `SELECT count(*) AS count, coalesce(max(id), 0) AS newestId FROM pedidos ${UNFINISHED}`,
+      ).get() as { count: number; newestId: number };
+      return { count: row.count, newestId: row.newestId };
+    });
+  }
+
+  unfinished({ after, through, limit }: UnfinishedRange): Promise<OrderView[]> {
     return this.#settled(() =>
       this.#statement(
-        `SELECT ${VIEW_COLUMNS} FROM pedidos WHERE estado IN ('en cola', 'en proceso') ORDER BY id`,
-      ).all().map((row) => parsed(row as unknown as Raw<OrderView>))
+        `SELECT ${VIEW_COLUMNS} FROM pedidos ${UNFINISHED} AND id > ? AND id <= ? ORDER BY id LIMIT ?`,
+      ).all(after, through, limit).map((row) => parsed(row as unknown as Raw<OrderView>))
     );
   }
 

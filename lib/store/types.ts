@@ -138,13 +138,34 @@ export interface OrderStore extends OrderReader {
   findById(id: number): Promise<OrderView | undefined>;
   findIdByKey(clave: string): Promise<number | undefined>;
   /**
-   * The orders this server must take up again at start: those left
-   * `en cola` or `en proceso` by a previous run, by id. A store in a cluster
-   * returns none: the cluster's queue hands orders out (see `cluster`).
+   * The orders this server must take up at start: how many a previous run
+   * left `en cola` or `en proceso`, and the newest one's id (0 if none). A
+   * store in a cluster reports none: the cluster's queue hands orders out
+   * (see `cluster`).
    */
-  unfinished(): Promise<OrderView[]>;
+  backlog(): Promise<Backlog>;
+  /**
+   * Orders `en cola` or `en proceso` with `after < id <= through`, by id,
+   * at most `limit`: the next part of the backlog on disk. In a cluster,
+   * only this server's.
+   */
+  unfinished(range: UnfinishedRange): Promise<OrderView[]>;
   /** Set when the store is shared by a cluster of servers (PostgreSQL with `--instance`). */
   readonly cluster?: ClusterQueue | undefined;
+}
+
+/** Unfinished orders waiting in a store (see `OrderStore.backlog`). */
+export interface Backlog {
+  count: number;
+  /** The newest unfinished order's id; 0 if none. */
+  newestId: number;
+}
+
+/** Which part of the backlog to read (see `OrderStore.unfinished`). */
+export interface UnfinishedRange {
+  after: number;
+  through: number;
+  limit: number;
 }
 
 /** An order a server claimed from the cluster's queue: what its workers need. */
