@@ -15,7 +15,6 @@ import {
   type OrderListener,
   type OrderPool,
   OrderService,
-  type OrderServiceOptions,
 } from "./service.ts";
 
 const T0 = Date.UTC(2026, 10, 28, 10, 0, 0, 0);
