@@ -4,8 +4,10 @@
  *
  * Writes arrive in batches (see `group_commit.ts`): each call to `commit`
  * is one transaction, so many orders cost one fsync. `node:sqlite` is
- * synchronous, so every promise this store returns is already settled when
- * the call returns. Statements use bound parameters only.
+ * synchronous, so every read this store returns is already settled when the
+ * call returns; with `--sync full`, a commit settles once the `-wal` is
+ * synced off the main thread (see `wal_sync.ts`). Statements use bound
+ * parameters only.
  *
  * @module
  */
@@ -34,6 +36,7 @@ import type {
   UnfinishedRange,
 } from "./types.ts";
 import { checkNoOrphanWal, FileIdentity } from "./file_identity.ts";
+import { WalSync } from "./wal_sync.ts";
 
 interface Migration {
   version: number;
@@ -126,6 +129,7 @@ export function openSqliteStore(path: string, sync: SyncMode): Promise<OrderStor
       checkNoOrphanWal(path);
       const db = new DatabaseSync(path);
       let identity: FileIdentity | undefined;
+      let wal: WalSync | undefined;
       try {
         identity = FileIdentity.open(path);
         // Short, because a commit blocks the event loop while it waits: the flock
@@ -135,11 +139,14 @@ export function openSqliteStore(path: string, sync: SyncMode): Promise<OrderStor
         // Before anything is written: a refused file is left exactly as it was.
         checkSchema(db, path);
         db.exec("PRAGMA journal_mode = WAL");
-        db.exec(`PRAGMA synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
+        // NORMAL either way: with `full`, commit syncs the -wal itself, off the main thread.
+        db.exec("PRAGMA synchronous = NORMAL");
         migrate(db);
-        return Promise.resolve(new SqliteStore(db, lock, identity));
+        if (sync === "full") wal = WalSync.open(path);
+        return Promise.resolve(new SqliteStore(db, lock, identity, wal));
       } catch (error) {
         db.close();
+        wal?.close();
         identity?.close();
         throw error;
       }
@@ -282,11 +289,19 @@ class SqliteStore implements OrderStore {
   readonly #statements = new Map<string, StatementSync>();
   /** The read-write store checks that its file is still the one at its path. */
   readonly #identity: FileIdentity | undefined;
+  /** With `--sync full`: what makes a commit durable (see `wal_sync.ts`). */
+  readonly #wal: WalSync | undefined;
 
-  constructor(db: DatabaseSync, lock: DatabaseLock | undefined, identity?: FileIdentity) {
+  constructor(
+    db: DatabaseSync,
+    lock: DatabaseLock | undefined,
+    identity?: FileIdentity,
+    wal?: WalSync,
+  ) {
     this.#db = db;
     this.#lock = lock;
     this.#identity = identity;
+    this.#wal = wal;
   }
 
   get schemaVersion(): number {
@@ -305,13 +320,17 @@ class SqliteStore implements OrderStore {
   /**
    * @throws {DatabaseFileLostError} if the file was deleted, renamed or
    * replaced: then the batch is not acknowledged, nor is any after it
+   * @throws {WalSyncError} if syncing the `-wal` failed, now or before: the
+   * same
    */
   commit(inserts: readonly NewOrder[], updates: readonly OrderUpdate[]): Promise<Inserted[]> {
-    return this.#settled(() => this.#commit(inserts, updates));
+    const committed = this.#settled(() => this.#commit(inserts, updates));
+    const wal = this.#wal;
+    return wal ? committed.then(async (inserted) => (await wal.sync(), inserted)) : committed;
   }
 
   #commit(inserts: readonly NewOrder[], updates: readonly OrderUpdate[]): Inserted[] {
-    const lost = this.#identity?.lost;
+    const lost = this.#identity?.lost ?? this.#wal?.failed;
     if (lost) throw lost;
     this.#db.exec("BEGIN IMMEDIATE");
     try {
@@ -563,6 +582,7 @@ class SqliteStore implements OrderStore {
     if (!this.#db.isOpen) return Promise.resolve();
     this.#statements.clear();
     this.#db.close();
+    this.#wal?.close();
     this.#identity?.close();
     // After the database: closing the file releases the lock.
     this.#lock?.close();
