@@ -1,14 +1,21 @@
 /**
- * Group commit: every insert and update requested before the next timer tick
- * goes into one transaction, so durability costs one fsync per batch instead
+ * Group commit: every insert and update requested in the same turn of the
+ * event loop goes into one transaction, so durability costs one fsync per batch instead
  * of one per order. Callers learn the outcome through promises that settle
  * only after the transaction has committed.
  *
  * One transaction runs at a time: writes requested while it runs form the
  * next batch, so batches commit (and ids are given) in request order.
  *
+ * The next batch starts with `setImmediate`, after the I/O of the current
+ * turn, not with `setTimeout(0)`: Deno runs a chain of zero-delay timeouts
+ * about 2.4 ms apart (measured), and that wait was part of every order's
+ * reply and bounded how many orders a connection with a fixed number in
+ * flight could send.
+ *
  * @module
  */
+import { clearImmediate, setImmediate } from "node:timers";
 
 /** The transaction: applies all inserts and updates at once, resolving with the inserts' results. */
 export type CommitFn<Insert, Update, Result> = (
@@ -52,7 +59,8 @@ export class GroupCommitter<Insert, Update, Result> {
   readonly #options: Required<Omit<GroupCommitterOptions, "onError">> & GroupCommitterOptions;
   #inserts: Pending<Insert>[] = [];
   #updates: Pending<Update>[] = [];
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Cancels the flush scheduled to run, if any. */
+  #cancelScheduled: (() => void) | undefined;
   /** The transaction running now, resolving to whether it committed. */
   #running: Promise<boolean> | undefined;
   #retryDelay: number;
@@ -89,11 +97,18 @@ export class GroupCommitter<Insert, Update, Result> {
 
   /** Arms the timer, unless it is armed or a transaction runs (which re-arms it when done). */
   #schedule(delay: number) {
-    if (this.#timer !== undefined || this.#running) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
+    if (this.#cancelScheduled !== undefined || this.#running) return;
+    const run = () => {
+      this.#cancelScheduled = undefined;
       this.flush();
-    }, delay);
+    };
+    if (delay === 0) {
+      const immediate = setImmediate(run);
+      this.#cancelScheduled = () => clearImmediate(immediate);
+    } else {
+      const timer = setTimeout(run, delay);
+      this.#cancelScheduled = () => clearTimeout(timer);
+    }
   }
 
   /**
@@ -102,10 +117,8 @@ export class GroupCommitter<Insert, Update, Result> {
    * is scheduled).
    */
   flush(): Promise<boolean> {
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
+    this.#cancelScheduled?.();
+    this.#cancelScheduled = undefined;
     if (this.#running) return this.#running.then(() => this.flush());
     if (this.pending === 0) return Promise.resolve(true);
     const inserts = this.#inserts;
@@ -151,8 +164,8 @@ export class GroupCommitter<Insert, Update, Result> {
   async close(): Promise<number> {
     this.#closed = true;
     await this.flush();
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#cancelScheduled?.();
+    this.#cancelScheduled = undefined;
     const lost = this.#updates.length;
     const error = closedError();
     for (const pending of this.#updates) pending.reject(error);
