@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import {
   codePointsAtMost,
+  commonOrder,
   MAX_CLAVE,
   MAX_CLIENTE,
   MAX_DIRECCION,
   MAX_PRODUCTO,
   MAX_PRODUCTOS,
+  orderSchema,
   parseOrder,
   parseRequest,
 } from "./schema.ts";
@@ -188,4 +191,60 @@ Deno.test("optional clave and avisar are validated", () => {
     clave: "clave no puede estar vacío",
     avisar: "avisar debe ser true o false",
   });
+});
+
+/** Texts near every rule's edge: blank, padded, control characters, lone surrogates, long. */
+function edgyText(max: number) {
+  return fc.oneof(
+    { arbitrary: fc.constantFrom("Ana", " Bea ", "Calle 1 nº 2", "pan", "ñandú"), weight: 12 },
+    fc.string({ maxLength: 8 }),
+    fc.string({ unit: "grapheme", maxLength: 6 }),
+    fc.string({ unit: "binary", maxLength: 6 }),
+    fc.constantFrom("", "  ", " pan ", "a\u0007b", "\ud800", "\u00a0x\u2028", "😀"),
+    fc.integer({ min: max - 2, max: max + 2 }).map((n) => "é".repeat(n)),
+    fc.integer({ min: max - 1, max: max + 1 }).map((n) => "😀".repeat(n)),
+  );
+}
+
+const anyValue = fc.oneof(fc.constant(undefined), fc.constant(null), fc.integer(), fc.boolean());
+
+const messages = fc.record({
+  tipo: fc.oneof(
+    { arbitrary: fc.constant(undefined), weight: 4 },
+    fc.constantFrom("pedido", "estado", 1),
+  ),
+  cliente: fc.oneof(edgyText(MAX_CLIENTE), anyValue),
+  productos: fc.oneof(
+    { arbitrary: fc.array(edgyText(MAX_PRODUCTO), { maxLength: 4 }), weight: 6 },
+    fc.integer({ min: MAX_PRODUCTOS, max: MAX_PRODUCTOS + 1 }).map((n) => Array(n).fill("pan")),
+    fc.array(anyValue, { maxLength: 2 }),
+    anyValue,
+  ),
+  direccion: fc.oneof(edgyText(MAX_DIRECCION), anyValue),
+  clave: fc.oneof({ arbitrary: fc.constant(undefined), weight: 3 }, edgyText(MAX_CLAVE), anyValue),
+  avisar: fc.oneof(
+    { arbitrary: fc.constant(undefined), weight: 3 },
+    fc.boolean(),
+    fc.constant("sí"),
+  ),
+  extra: fc.oneof({ arbitrary: fc.constant(undefined), weight: 6 }, fc.constant(1)),
+}, { requiredKeys: [] })
+  // What a client can send: JSON, which has no undefined.
+  .map((message) => JSON.parse(JSON.stringify(message)) as Record<string, unknown>);
+
+Deno.test("the plain fast path accepts exactly what zod accepts, with the same result", () => {
+  let accepted = 0;
+  fc.assert(
+    fc.property(messages, (message) => {
+      const fast = commonOrder(message);
+      const zod = orderSchema.safeParse(message);
+      assert.equal(fast !== undefined, zod.success, JSON.stringify(message));
+      if (zod.success) {
+        accepted++;
+        assert.deepEqual(fast, { ...zod.data, tipo: "pedido" });
+      }
+    }),
+    { seed: 10, numRuns: 20_000 },
+  );
+  assert.ok(accepted > 500, `only ${accepted} valid messages generated`);
 });
