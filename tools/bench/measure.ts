@@ -91,9 +91,10 @@ class Bench {
   #step = 0;
   readonly #steps: number;
 
-  constructor(plan: BenchPlan) {
+  /** `withCluster`: the cluster section runs too (PostgreSQL is installed), one more step. */
+  constructor(plan: BenchPlan, withCluster: boolean) {
     this.plan = plan;
-    this.#steps = plan.profile ? 12 : 11;
+    this.#steps = 11 + (plan.profile ? 1 : 0) + (withCluster ? 1 : 0);
   }
 
   step(title: string) {
@@ -614,7 +615,8 @@ async function measureAll(bench: Bench): Promise<Measurements> {
  * SIGINT or SIGTERM stop the servers and remove their databases at once.
  */
 export async function runBench(plan: BenchPlan): Promise<BenchDocument> {
-  const bench = new Bench(plan);
+  const noPostgres = postgresUnavailable();
+  const bench = new Bench(plan, noPostgres === undefined);
   const started = performance.now();
   const date = new Date().toISOString();
   const loadAverage = Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
@@ -627,7 +629,6 @@ export async function runBench(plan: BenchPlan): Promise<BenchDocument> {
   Deno.addSignalListener("SIGTERM", interrupted);
   let measurements: Measurements;
   let cluster: ClusterBench | undefined;
-  const noPostgres = postgresUnavailable();
   try {
     measurements = await measureAll(bench);
     if (noPostgres === undefined) {
