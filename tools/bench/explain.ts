@@ -129,20 +129,11 @@ export function explainIngest(m: Measurements): string {
  */
 export function explainReferences(m: Measurements): string {
   const { minimalPipe, beanstalkd } = m;
-  const minimalLimit = limitOf(minimalPipe.cpu, m.cores);
   let text =
     `**The references**: the minimal stack (${
       grouped(minimalPipe.acceptedPerSecond)
-    } orders/s) used ${
-      fixed(minimalPipe.cpu.serverMain, 2)
-    } cores on its main thread and the load ` +
-    `tool ${fixed(minimalPipe.cpu.load, 2)}: ${
-      minimalLimit === "main thread"
-        ? "its main thread is the limit, so it shows what parsing, validating, the durable " +
-          "insert and the reply cost on this stack"
-        : limitSentence(minimalLimit, minimalPipe.cpu, m.cores) +
-          ", so it is a floor of what this stack allows and the ratio against it flatters pedidos"
-    }.`;
+    } orders/s) used ${fixed(minimalPipe.cpu.serverMain, 2)} cores on its main thread and the ` +
+    `load tool ${fixed(minimalPipe.cpu.load, 2)}: ${minimalLimit(m)}.`;
   if ("unavailable" in beanstalkd) {
     return `${text} beanstalkd was not measured: ${beanstalkd.unavailable}.`;
   }
@@ -160,6 +151,27 @@ export function explainReferences(m: Measurements): string {
       "the ratios against it flatter pedidos.";
   }
   return text + `${limitSentence(limitOf(cpu, m.cores), cpu, m.cores)}.`;
+}
+
+/** What held the minimal stack back, and what that makes of its figure. */
+function minimalLimit(m: Measurements): string {
+  const { cpu } = m.minimalPipe;
+  const limit = limitOf(cpu, m.cores);
+  switch (limit) {
+    case "main thread":
+      return "its main thread is the limit, so it shows what parsing, validating, the durable " +
+        "insert and the reply cost on this stack";
+    case "load tool":
+      return `${
+        limitSentence(limit, cpu, m.cores)
+      }: the figure is a floor of what this stack allows, and the ratio against it flatters pedidos`;
+    case "machine":
+      return `${
+        limitSentence(limit, cpu, m.cores)
+      }: the figure is a floor of what this stack allows on a quiet machine`;
+    case "waiting":
+      return limitSentence(limit, cpu, m.cores);
+  }
 }
 
 /** What limits pipelined admission with --work-ms 0, from its CPU readings and profile. */

@@ -112,12 +112,28 @@ Deno.test("the references say whether they or their load set their rate", () => 
   }));
   assert.match(
     driverBound,
-    /the load tool, not the server, is the bottleneck, so it is a floor of what this stack allows/,
+    /the load tool, not the server, is the bottleneck: the figure is a floor of what this stack allows, and the ratio against it flatters pedidos\./,
   );
   assert.match(
     driverBound,
     /the driver, not beanstalkd, is the limit, so beanstalkd's rate is a floor/,
   );
+  const crowded = explainReferences(sampleMeasurements({
+    minimalPipe: {
+      ...sample.minimalPipe,
+      cpu: cpu({ serverMain: 0.5, server: 0.6, load: 0.3, others: 1.1 }),
+    },
+  }));
+  assert.match(
+    crowded,
+    /all in use \(other processes 1\.10\).*: the figure is a floor of what this stack allows on a quiet machine\./,
+  );
+  assert.doesNotMatch(crowded, /flatters/);
+  const waiting = explainReferences(sampleMeasurements({
+    minimalPipe: { ...sample.minimalPipe, cpu: cpu({ serverMain: 0.5, server: 0.6, load: 0.3 }) },
+  }));
+  assert.match(waiting, /load tool 0\.30: no thread was busy 80 % of the time/);
+  assert.doesNotMatch(waiting, /floor/);
   const missing = explainReferences(sampleMeasurements({ beanstalkd: { unavailable: "no está" } }));
   assert.match(missing, /beanstalkd was not measured: no está\./);
 });
