@@ -313,6 +313,7 @@ export function startMinimalServer(
           from = lf + 1;
         }
         rest = text.slice(from);
+        // Counted in UTF-16 units rather than bytes: near enough for a line that is not an order.
         if (rest.length > DEFAULT_MAX_MESSAGE_BYTES) {
           // Answered after the lines before it; then the connection is closed.
           client.held += TOO_LARGE;
