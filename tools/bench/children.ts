@@ -28,35 +28,59 @@ export class Child implements AsyncDisposable {
   inspector: string | undefined;
   /** The database of a real server. */
   db = "";
-  #stderr = "";
+  /** What the child wrote to stderr (and to stdout until it was listening). */
+  #output = "";
+  #listening = false;
   #exit: Promise<Deno.CommandStatus>;
 
   private constructor(process: Deno.ChildProcess, label: string) {
     this.process = process;
     this.label = label;
     this.#exit = process.status;
-    process.stdout.pipeTo(new WritableStream()).catch(() => {});
-    process.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
-      new WritableStream({ write: (text) => void (this.#stderr += text) }),
+    const keep = new WritableStream<string>({ write: (text) => void (this.#output += text) });
+    process.stderr.pipeThrough(new TextDecoderStream()).pipeTo(keep).catch(() => {});
+    // stdout only matters until the child says where it listens (beanstalkd says it there).
+    process.stdout.pipeThrough(new TextDecoderStream()).pipeTo(
+      new WritableStream({
+        write: (text) => {
+          if (!this.#listening) this.#output += text;
+        },
+      }),
     ).catch(() => {});
   }
 
   /** Spawns `deno run` on `script` and waits until it logs its address. */
-  static async start(
+  static start(
     label: string,
     script: string,
     permissions: string[],
     args: string[],
     inspect = false,
   ): Promise<Child> {
-    const process = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        ...(inspect ? [`--inspect=${HOST}:0`] : []),
-        ...permissions,
-        new URL(script, ROOT).pathname,
-        ...args,
-      ],
+    return Child.spawn(label, Deno.execPath(), [
+      "run",
+      ...(inspect ? [`--inspect=${HOST}:0`] : []),
+      ...permissions,
+      new URL(script, ROOT).pathname,
+      ...args,
+    ], /escuchando en \S+:(\d+)/);
+  }
+
+  /**
+   * Spawns any program and waits until its output matches `listening`, whose
+   * first group is the port it listens on.
+   *
+   * @throws {Error} with the child's last line if it exits or stays silent for 30 s
+   * @throws {Deno.errors.NotFound} if there is no such program
+   */
+  static async spawn(
+    label: string,
+    program: string,
+    args: string[],
+    listening: RegExp,
+  ): Promise<Child> {
+    const process = new Deno.Command(program, {
+      args,
       cwd: new URL(".", ROOT).pathname,
       stdin: "null",
       stdout: "piped",
@@ -66,15 +90,17 @@ export class Child implements AsyncDisposable {
     let exited = false;
     child.#exit.then(() => exited = true);
     const deadline = Date.now() + 30_000;
-    while (!/escuchando en \S+:\d+/.test(child.#stderr)) {
+    let match: RegExpMatchArray | null;
+    while (!(match = child.#output.match(listening))) {
       if (exited || Date.now() > deadline) {
         await child.stop();
-        throw new Error(`${label} no arrancó: ${child.#stderr.trim().split("\n").at(-1) ?? ""}`);
+        throw new Error(`${label} no arrancó: ${child.#output.trim().split("\n").at(-1) ?? ""}`);
       }
       await sleep(20);
     }
-    child.port = Number(child.#stderr.match(/escuchando en \S+:(\d+)/)![1]);
-    child.inspector = child.#stderr.match(/Debugger listening on (ws:\/\/\S+)/)?.[1];
+    child.#listening = true;
+    child.port = Number(match[1]);
+    child.inspector = child.#output.match(/Debugger listening on (ws:\/\/\S+)/)?.[1];
     return child;
   }
 

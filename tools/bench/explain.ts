@@ -14,13 +14,15 @@ import {
   type BenchPlan,
   CONN,
   type CpuUse,
+  INGEST_WORK_MS,
   type Measurements,
   PARALLEL,
   PIPE,
   type ScalingRun,
 } from "./figures.ts";
 import { PROFILE_CATEGORIES, type ProfileSummary } from "./profile.ts";
-import { fixed, grouped, mebibytes } from "./tables.ts";
+import { formatMs } from "../load/report.ts";
+import { fixed, grouped, type Judged, mebibytes, ratioTargets, type Target } from "./tables.ts";
 
 /** A thread busy at least this many cores' worth (80 % of the time) is taken as the limit. */
 export const SATURATED_CORES = 0.8;
@@ -89,15 +91,100 @@ function share(summary: ProfileSummary, category: string): string {
 const SQLITE = "SQLite (store/sqlite.ts)";
 const MESSAGES = "messages to and from workers (orders/pool.ts)";
 
-/** What limits pipelined admission, from its CPU readings and profile. */
+/** A target's verdict as the findings print it, e.g. `target ≥ 1.3×: **not met**`. */
+export function verdict(target: Target): string {
+  return `target ${target.text}: ${target.met ? "met" : "**not met**"}`;
+}
+
+function judgedText(judged: Judged): string {
+  return `${judged.ratio.text}×, ${verdict(judged.target)}`;
+}
+
+/** Durable ingest with the workers busy, against beanstalkd and the minimal stack, and its limit. */
+export function explainIngest(m: Measurements): string {
+  const { ingest, minimalPipe, beanstalkd } = m;
+  const { cpu } = ingest;
+  const judged = ratioTargets(m);
+  const againstBeanstalkd = "unavailable" in beanstalkd || !judged.ingestVsBeanstalkd
+    ? "No beanstalkd figure in this run, so the target against its put cannot be judged."
+    : `Against beanstalkd's in-memory put (${grouped(beanstalkd.acceptedPerSecond)}/s): ${
+      judgedText(judged.ingestVsBeanstalkd)
+    }.`;
+  return `**Durable ingest** (workers busy, orders queue): ${
+    grouped(ingest.acceptedPerSecond)
+  } orders/s with p99 ${formatMs(ingest.p99Ms)}. ${againstBeanstalkd} Against the minimal stack (${
+    grouped(minimalPipe.acceptedPerSecond)
+  }/s, p99 ${formatMs(minimalPipe.p99Ms)}): ${judgedText(judged.ingestVsMinimal)}. ` +
+    `While admitting, the server's main thread was busy ${fixed(cpu.serverMain, 2)} cores, ` +
+    `the whole server ${fixed(cpu.server, 2)} and the load tool ${
+      fixed(cpu.load, 2)
+    }, on a ${m.cores}-core machine: ${limitSentence(limitOf(cpu, m.cores), cpu, m.cores)}.`;
+}
+
+/**
+ * What held the two references back: the minimal stack's main thread, and
+ * beanstalkd's one thread against the driver that fed it. A reference held
+ * back by its load rather than by itself is slower than it could be, and
+ * every ratio against it looks better than it is.
+ */
+export function explainReferences(m: Measurements): string {
+  const { minimalPipe, beanstalkd } = m;
+  let text =
+    `**The references**: the minimal stack (${
+      grouped(minimalPipe.acceptedPerSecond)
+    } orders/s) used ${fixed(minimalPipe.cpu.serverMain, 2)} cores on its main thread and the ` +
+    `load tool ${fixed(minimalPipe.cpu.load, 2)}: ${minimalLimit(m)}.`;
+  if ("unavailable" in beanstalkd) {
+    return `${text} beanstalkd was not measured: ${beanstalkd.unavailable}.`;
+  }
+  const { cpu } = beanstalkd;
+  text += ` ${beanstalkd.version} (${grouped(beanstalkd.acceptedPerSecond)} puts/s, p99 ${
+    formatMs(beanstalkd.p99Ms)
+  }) used ${fixed(cpu.server, 2)} cores on its one thread and its driver in the bench ${
+    fixed(cpu.load, 2)
+  }: `;
+  if (cpu.server >= SATURATED_CORES) {
+    return text + "beanstalkd itself is the limit.";
+  }
+  if (cpu.load >= SATURATED_CORES) {
+    return text + "the driver, not beanstalkd, is the limit, so beanstalkd's rate is a floor and " +
+      "the ratios against it flatter pedidos.";
+  }
+  return text + `${limitSentence(limitOf(cpu, m.cores), cpu, m.cores)}.`;
+}
+
+/** What held the minimal stack back, and what that makes of its figure. */
+function minimalLimit(m: Measurements): string {
+  const { cpu } = m.minimalPipe;
+  const limit = limitOf(cpu, m.cores);
+  switch (limit) {
+    case "main thread":
+      return "its main thread is the limit, so it shows what parsing, validating, the durable " +
+        "insert and the reply cost on this stack";
+    case "load tool":
+      return `${
+        limitSentence(limit, cpu, m.cores)
+      }: the figure is a floor of what this stack allows, and the ratio against it flatters pedidos`;
+    case "machine":
+      return `${
+        limitSentence(limit, cpu, m.cores)
+      }: the figure is a floor of what this stack allows on a quiet machine`;
+    case "waiting":
+      return limitSentence(limit, cpu, m.cores);
+  }
+}
+
+/** What limits pipelined admission with --work-ms 0, from its CPU readings and profile. */
 export function explainAdmission(m: Measurements): string {
   const { cpu } = m.admission;
   const limit = limitOf(cpu, m.cores);
   const profile = m.profiles.pipeline;
   let text =
-    `**Pipelined admission** (${
-      fixed(m.admission.acceptedPerSecond / m.ceilingPipe.acceptedPerSecond, 2)
-    } of the ceiling): the server's main thread was busy ${
+    `**Pipelined admission with --work-ms 0** (${
+      grouped(m.admission.acceptedPerSecond)
+    } orders/s, ${
+      fixed(m.admission.acceptedPerSecond / m.minimalPipe.acceptedPerSecond, 2)
+    }× the minimal stack): the server's main thread was busy ${
       fixed(cpu.serverMain, 2)
     } cores on average while admitting (with the workers processing at the same time); the whole ` +
     `server ${fixed(cpu.server, 2)} cores and the load tool ${fixed(cpu.load, 2)}, on a ` +
@@ -123,13 +210,12 @@ export function explainAdmission(m: Measurements): string {
 export function explainPerConnection(m: Measurements): string {
   const { cpu } = m.perConnection;
   const profile = m.profiles.connection;
-  return `**One connection per order** (${
-    fixed(m.perConnection.acceptedPerSecond / m.ceilingConn.acceptedPerSecond, 2)
-  } of the ceiling, ${CONN.concurrency} connections at a time): the server's main thread used ${
-    fixed(cpu.serverMain, 2)
-  } cores and the load tool ${fixed(cpu.load, 2)}: ${
-    limitSentence(limitOf(cpu, m.cores), cpu, m.cores)
-  }.` +
+  const judged = ratioTargets(m).perConnection;
+  return `**One connection per order** (${judged.ratio.text} of the ceiling, ${CONN.concurrency} connections at a time; ${
+    verdict(judged.target)
+  }): the server's main thread used ${fixed(cpu.serverMain, 2)} cores and the load tool ${
+    fixed(cpu.load, 2)
+  }: ${limitSentence(limitOf(cpu, m.cores), cpu, m.cores)}.` +
     (profile ? ` Profile: ${topCategories(profile, 4)}.` : "") +
     " Accepting, greeting and closing a connection costs the trivial server the same; what " +
     "the real server adds is validation, the INSERT and its commit (small batches, so one " +
@@ -143,7 +229,12 @@ export function explainEndToEnd(m: Measurements): string {
   const admitted = m.admission.acceptedPerSecond;
   const behind = 1 - e2e / admitted;
   const workersBusy = cpu.serverWorkers / m.cores;
-  let text = `**End to end** (${grouped(e2e)} orders/s, against ${grouped(admitted)} admitted/s): ${
+  const judged = ratioTargets(m).endToEndVsBeanstalkd;
+  let text = `**End to end** (${grouped(e2e)} orders/s against ${grouped(admitted)} admitted/s; ${
+    judged
+      ? `against beanstalkd's in-memory put: ${judgedText(judged)}`
+      : "beanstalkd was not measured, so the target against its put cannot be judged in this run"
+  }): ${
     behind <= 0.05
       ? "orders finish as fast as they are admitted"
       : `finishing runs ${fixed(behind * 100, 0)} % behind admission`
@@ -270,6 +361,8 @@ export function explainIntegrity(m: Measurements): string {
 /** Every finding, in the order of the table. */
 export function findings(m: Measurements): string[] {
   return [
+    explainIngest(m),
+    explainReferences(m),
     explainAdmission(m),
     explainPerConnection(m),
     explainEndToEnd(m),
@@ -295,13 +388,24 @@ export function methodNotes(plan: BenchPlan): string[] {
   return [
     "Servers: `server.ts` as a child process on 127.0.0.1, ephemeral port, fresh temporary " +
     "database, `--sync full`, `--max 1000000`, `--work-ms 0` and as many workers as cores " +
-    "unless stated. The ceiling is `tools/bench/trivial_server.ts`, another child process, " +
-    "which greets and answers `ok` to every line without validating or storing anything.",
+    `unless stated. Durable ingest runs with \`--work-ms ${INGEST_WORK_MS} --drain-ms 0\`, ` +
+    "so that each worker holds one order for the whole run and every other order queues. The " +
+    "trivial ceiling is `tools/bench/trivial_server.ts`, which greets and answers `ok` to every " +
+    "line without validating or storing anything; the minimal-stack ceiling is " +
+    "`tools/bench/minimal_server.ts`, which parses each line, validates it with the project's zod " +
+    "schema, stores the orders of each event-loop turn with one multi-row INSERT into SQLite (WAL, " +
+    "`synchronous=FULL`) and only then replies; each is a child process too.",
+    "Reference: Debian's `beanstalkd` as a child process on 127.0.0.1 and an ephemeral port, jobs " +
+    "in memory (no `-b`, so no binlog and no fsync), fed by `tools/bench/beanstalkd.ts` in the " +
+    `bench process: \`put\` with the load tool's order bodies, ${PIPE.concurrency} connections ` +
+    `with ${PIPE.depth} puts in flight each, frames encoded before the clock starts, latency from ` +
+    "each put's send to its `INSERTED`. Where beanstalkd is missing the rows against it say so " +
+    "and their targets are not judged.",
     `Load: \`runLoad\` from \`tools/load/run.ts\` in the bench process. Pipelined: ${PIPE.concurrency} ` +
     `connections with ${PIPE.depth} orders in flight each, ${
       grouped(plan.pipelineOrders)
-    } orders ` +
-    `(${grouped(plan.ceilingOrders)} against the ceiling). One connection per order: ` +
+    } orders against the real server and the minimal stack (and as many puts to beanstalkd), ` +
+    `${grouped(plan.ceilingOrders)} against the trivial server. One connection per order: ` +
     `${CONN.concurrency} at a time, ${grouped(plan.connectionOrders)} orders. Each server first ` +
     `gets ${grouped(plan.warmOrders)} warm-up orders that are not counted.`,
     "Latency: `lib/stats/histogram.ts`; in a closed loop from the send, in an open loop from each " +

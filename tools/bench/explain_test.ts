@@ -2,17 +2,20 @@ import assert from "node:assert/strict";
 import {
   explainAdmission,
   explainEndToEnd,
+  explainIngest,
   explainIntegrity,
   explainMemory,
   explainParallel,
   explainPerConnection,
+  explainReferences,
   explainScaling,
   findings,
   interferenceWarnings,
   limitOf,
   methodNotes,
+  verdict,
 } from "./explain.ts";
-import { cpu, sampleMeasurements } from "./sample_measurements.ts";
+import { beanstalkdRun, cpu, sampleMeasurements } from "./sample_measurements.ts";
 
 const sample = sampleMeasurements();
 const MIB = 1024 * 1024;
@@ -59,8 +62,94 @@ Deno.test("admission calls SQLite the largest share only when the profile says s
   assert.doesNotMatch(explainAdmission(sampleMeasurements({ profiles: {} })), /profile/);
 });
 
+Deno.test("a verdict says met or not met from the target, in bold when not", () => {
+  assert.equal(verdict({ text: "≥ 1.3×", met: true }), "target ≥ 1.3×: met");
+  assert.equal(verdict({ text: "≥ 1.3×", met: false }), "target ≥ 1.3×: **not met**");
+});
+
+/** The sample with the ingest's rate and p99 replaced. */
+function ingestRun(ingest: number, p99Ms: number) {
+  return sampleMeasurements({ ingest: { ...sample.ingest, acceptedPerSecond: ingest, p99Ms } });
+}
+
+Deno.test("durable ingest states each target against its reference as met or not met, from the figures", () => {
+  const short = explainIngest(sample);
+  assert.match(short, /35 500 orders\/s with p99 32\.0 ms/);
+  assert.match(
+    short,
+    /Against beanstalkd's in-memory put \(45 000\/s\): 0\.79×, target ≥ 1\.3×: \*\*not met\*\*\./,
+  );
+  assert.match(
+    short,
+    /Against the minimal stack \(79 000\/s, p99 20\.0 ms\): 0\.45×, target ≥ 0\.8× with p99 ≤ 15 ms: \*\*not met\*\*\./,
+  );
+  assert.match(short, /main thread was busy 0\.90 cores.*: the main thread is the bottleneck\./);
+  const ahead = explainIngest(ingestRun(66_000, 11));
+  assert.match(ahead, /put \(45 000\/s\): 1\.47×, target ≥ 1\.3×: met\./);
+  assert.match(ahead, /minimal stack \(.*\): 0\.84×, target ≥ 0\.8× with p99 ≤ 15 ms: met\./);
+  assert.doesNotMatch(ahead, /not met/);
+  const slowTail = explainIngest(ingestRun(66_000, 18));
+  assert.match(slowTail, /put \(45 000\/s\): 1\.47×, target ≥ 1\.3×: met\./);
+  assert.match(slowTail, /minimal stack \(.*\): 0\.84×, target .*: \*\*not met\*\*\./);
+  const none = explainIngest(sampleMeasurements({ beanstalkd: { unavailable: "no está" } }));
+  assert.match(
+    none,
+    /No beanstalkd figure in this run, so the target against its put cannot be judged\./,
+  );
+  assert.match(none, /Against the minimal stack \(79 000\/s, p99 20\.0 ms\): 0\.45×/);
+});
+
+Deno.test("the references say whether they or their load set their rate", () => {
+  const saturated = explainReferences(sample);
+  assert.match(saturated, /minimal stack \(79 000 orders\/s\) used 0\.93 cores on its main thread/);
+  assert.match(saturated, /its main thread is the limit/);
+  assert.match(saturated, /beanstalkd 1\.12 \(45 000 puts\/s, p99 9\.60 ms\) used 0\.97 cores/);
+  assert.match(saturated, /beanstalkd itself is the limit\./);
+  assert.doesNotMatch(saturated, /flatter/);
+  const driverBound = explainReferences(sampleMeasurements({
+    minimalPipe: { ...sample.minimalPipe, cpu: cpu({ serverMain: 0.5, server: 0.6, load: 0.95 }) },
+    beanstalkd: beanstalkdRun({ cpu: cpu({ serverMain: 0.6, server: 0.6, load: 0.9 }) }),
+  }));
+  assert.match(
+    driverBound,
+    /the load tool, not the server, is the bottleneck: the figure is a floor of what this stack allows, and the ratio against it flatters pedidos\./,
+  );
+  assert.match(
+    driverBound,
+    /the driver, not beanstalkd, is the limit, so beanstalkd's rate is a floor/,
+  );
+  const crowded = explainReferences(sampleMeasurements({
+    minimalPipe: {
+      ...sample.minimalPipe,
+      cpu: cpu({ serverMain: 0.5, server: 0.6, load: 0.3, others: 1.1 }),
+    },
+  }));
+  assert.match(
+    crowded,
+    /all in use \(other processes 1\.10\).*: the figure is a floor of what this stack allows on a quiet machine\./,
+  );
+  assert.doesNotMatch(crowded, /flatters/);
+  const waiting = explainReferences(sampleMeasurements({
+    minimalPipe: { ...sample.minimalPipe, cpu: cpu({ serverMain: 0.5, server: 0.6, load: 0.3 }) },
+  }));
+  assert.match(waiting, /load tool 0\.30: no thread was busy 80 % of the time/);
+  assert.doesNotMatch(waiting, /floor/);
+  const missing = explainReferences(sampleMeasurements({ beanstalkd: { unavailable: "no está" } }));
+  assert.match(missing, /beanstalkd was not measured: no está\./);
+});
+
 Deno.test("one connection per order names its own limit", () => {
-  assert.match(explainPerConnection(sample), /0\.39 of the ceiling.*no thread was busy 80 %/);
+  assert.match(
+    explainPerConnection(sample),
+    /0\.39 of the ceiling, 32 connections at a time; target ≥ 0\.8 of the ceiling: \*\*not met\*\*\).*no thread was busy 80 %/,
+  );
+  const close = explainPerConnection(sampleMeasurements({
+    perConnection: { ...sample.perConnection, acceptedPerSecond: 5400 },
+  }));
+  assert.match(
+    close,
+    /0\.83 of the ceiling, 32 connections at a time; target ≥ 0\.8 of the ceiling: met\)/,
+  );
   const saturated = sampleMeasurements({
     perConnection: { ...sample.perConnection, cpu: cpu({ serverMain: 0.93 }) },
   });
@@ -69,7 +158,19 @@ Deno.test("one connection per order names its own limit", () => {
 
 Deno.test("end to end says the workers wait for the main thread only when it is saturated and they are not", () => {
   const waiting = explainEndToEnd(sample);
+  assert.match(
+    waiting,
+    /against 21 939 admitted\/s; against beanstalkd's in-memory put: 0\.49×, target ≥ 0\.8×: \*\*not met\*\*\)/,
+  );
   assert.match(waiting, /orders finish as fast as they are admitted/);
+  assert.match(
+    explainEndToEnd(sampleMeasurements({ endToEndPerSecond: 40_000 })),
+    /in-memory put: 0\.89×, target ≥ 0\.8×: met\)/,
+  );
+  assert.match(
+    explainEndToEnd(sampleMeasurements({ beanstalkd: { unavailable: "no está" } })),
+    /beanstalkd was not measured, so the target against its put cannot be judged in this run/,
+  );
   assert.match(waiting, /the workers wait for the main thread/);
   assert.match(waiting, /messages to and from workers are 11 % of the profile and SQLite 54 %/);
   const busyWorkers = explainEndToEnd(sampleMeasurements({
@@ -146,6 +247,7 @@ Deno.test("integrity reports losses in bold and a clean run plainly", () => {
 
 Deno.test("the fixed sentences of old are gone from a run that contradicts them", () => {
   const contrary = sampleMeasurements({
+    ingest: { ...sample.ingest, cpu: cpu({ serverMain: 0.4 }) },
     admission: { ...sample.admission, cpu: cpu({ serverMain: 0.3, serverWorkers: 1.7 }) },
     long: { ...sample.long, heapBytes: [8, 9, 10, 11, 12].map((mib) => mib * MIB) },
   });
@@ -159,7 +261,7 @@ Deno.test("the fixed sentences of old are gone from a run that contradicts them"
   ) {
     assert.doesNotMatch(text, new RegExp(sentence));
   }
-  assert.equal(findings(contrary).length, 7);
+  assert.equal(findings(contrary).length, 9);
 });
 
 Deno.test("interference warnings come from the CPU readings, one per disturbed measure", () => {
@@ -176,6 +278,11 @@ Deno.test("interference warnings come from the CPU readings, one per disturbed m
 Deno.test("the method quotes the plan's counts and the load tool's module", () => {
   const method = methodNotes(sample.plan).join("\n");
   assert.match(method, /`tools\/load\/run\.ts`/);
-  assert.match(method, /300 000 orders \(500 000 against the ceiling\)/);
+  assert.match(
+    method,
+    /300 000 orders against the real server and the minimal stack \(and as many puts to beanstalkd\), 500 000 against the trivial server/,
+  );
+  assert.match(method, /Durable ingest runs with `--work-ms 3600000 --drain-ms 0`/);
+  assert.match(method, /jobs in memory \(no `-b`, so no binlog and no fsync\)/);
   assert.match(method, /a thread busy 0\.80 cores or more is named the bottleneck/);
 });

@@ -12,7 +12,10 @@ export interface BenchPlan {
   out: string;
   quick: boolean;
   profile: boolean;
-  /** Orders in the pipelined admission runs (real server). */
+  /**
+   * Orders in the pipelined runs of the real server, and the orders (or puts)
+   * of the minimal-stack ceiling and of beanstalkd.
+   */
   pipelineOrders: number;
   /** Orders in the pipelined ceiling run (trivial server, much faster). */
   ceilingOrders: number;
@@ -28,6 +31,11 @@ export interface BenchPlan {
 
 /** Pipelined runs: 4 connections × 64 in flight. */
 export const PIPE = { concurrency: 4, depth: 64 } as const;
+/**
+ * Simulated work per order in the ingest run: far longer than the run, so
+ * that every worker holds one order the whole time and the rest queue.
+ */
+export const INGEST_WORK_MS = 3_600_000;
 /** One connection per order: 32 at once. */
 export const CONN = { concurrency: 32 } as const;
 /** Parallel efficiency, as the issue states it: 600 orders of 50 ms on 6 workers. */
@@ -51,7 +59,7 @@ export interface CpuUse {
   others: number;
 }
 
-/** A load run's throughput and latency. */
+/** A load run's throughput and latency (for beanstalkd, `put`s and their `INSERTED` replies). */
 export interface Throughput {
   acceptedPerSecond: number;
   p50Ms: number;
@@ -69,6 +77,11 @@ export interface ScalingRun {
   cpu: CpuUse;
 }
 
+/** beanstalkd's pipelined `put`, in memory, with the CPU while putting; or why it was not measured. */
+export type PutReference =
+  | (Throughput & { version: string; cpu: CpuUse })
+  | { unavailable: string };
+
 /** Every figure of one bench run. */
 export interface Measurements {
   plan: BenchPlan;
@@ -77,7 +90,16 @@ export interface Measurements {
   /** The trivial server, pipelined and one connection per order. */
   ceilingPipe: Throughput;
   ceilingConn: Throughput;
-  /** Durable pipelined admission, with the CPU while sending. */
+  /** The minimal-stack ceiling (`tools/bench/minimal_server.ts`), pipelined, with its CPU. */
+  minimalPipe: Throughput & { cpu: CpuUse };
+  /** beanstalkd's in-memory `put` at the pipelined shape. */
+  beanstalkd: PutReference;
+  /**
+   * Durable pipelined ingest with every worker busy ({@linkcode INGEST_WORK_MS}),
+   * so that admitted orders queue: the issue's target 1.
+   */
+  ingest: Throughput & { cpu: CpuUse };
+  /** Durable pipelined admission with `--work-ms 0` (workers processing meanwhile), with the CPU while sending. */
   admission: Throughput & { cpu: CpuUse };
   /** The same orders until the last one is `listo`, in orders per second. */
   endToEndPerSecond: number;

@@ -3,9 +3,11 @@
  * this machine and returns the figures ({@linkcode Measurements}), then the
  * document built from them by `tables.ts` and `explain.ts`.
  *
- * Every server (the real one and the trivial ceiling server) runs as a child
- * process on an ephemeral loopback port with a temporary database; the load
- * tool runs in this process (`runLoad`). CPU time comes from
+ * Every server (the real one, the trivial and the minimal-stack ceilings,
+ * and beanstalkd as a reference) runs as a child process on an ephemeral
+ * loopback port, with a temporary database where it has one; the load tool
+ * runs in this process (`runLoad`), and so does the beanstalkd driver
+ * (`beanstalkd.ts`). CPU time comes from
  * `/proc/PID/task/*∕stat`, memory from `/proc/PID/status`, and the profiles
  * from the V8 inspector of a server started with `--inspect`.
  *
@@ -13,6 +15,7 @@
  */
 import { writeAllSync } from "../../lib/util/net.ts";
 import { LOAD_DEFAULTS, type LoadOptions } from "../load/options.ts";
+import { newRunTag, OrderGenerator } from "../load/orders.ts";
 import { renderProgressLine } from "../load/progress.ts";
 import { formatMs, type LoadReport } from "../load/report.ts";
 import { runLoad } from "../load/run.ts";
@@ -29,16 +32,20 @@ import {
   openIdle,
   sleep,
 } from "./children.ts";
+import { encodePuts } from "./beanstalk_wire.ts";
+import { probeBeanstalkd, runPuts, startBeanstalkd } from "./beanstalkd.ts";
 import { findings, interferenceWarnings, methodNotes } from "./explain.ts";
 import {
   type BenchPlan,
   CONN,
   CPU_WORK_MS,
   type CpuUse,
+  INGEST_WORK_MS,
   LONG_SEGMENTS,
   type Measurements,
   PARALLEL,
   PIPE,
+  type PutReference,
   type ScalingRun,
   type Throughput,
 } from "./figures.ts";
@@ -84,9 +91,10 @@ class Bench {
   #step = 0;
   readonly #steps: number;
 
-  constructor(plan: BenchPlan) {
+  /** `withCluster`: the cluster section runs too (PostgreSQL is installed), one more step. */
+  constructor(plan: BenchPlan, withCluster: boolean) {
     this.plan = plan;
-    this.#steps = plan.profile ? 9 : 8;
+    this.#steps = 11 + (plan.profile ? 1 : 0) + (withCluster ? 1 : 0);
   }
 
   step(title: string) {
@@ -101,6 +109,8 @@ class Bench {
       workMode?: "sleep" | "cpu";
       max: number;
       sync?: string;
+      /** `--drain-ms`: how long a stop waits for orders in process. */
+      drainMs?: number;
     },
     inspect = false,
   ): Promise<Child> {
@@ -123,6 +133,7 @@ class Bench {
       config.workMode ?? "sleep",
       "--sync",
       config.sync ?? "full",
+      ...(config.drainMs === undefined ? [] : ["--drain-ms", String(config.drainMs)]),
     ], inspect);
     child.db = `${dir}/pedidos.db`;
     this.#children.push(child);
@@ -136,6 +147,25 @@ class Bench {
       ["--allow-net"],
       ["--host", HOST, "--port", "0"],
     );
+    this.#children.push(child);
+    return child;
+  }
+
+  async minimal(): Promise<Child> {
+    const dir = await Deno.makeTempDir({ prefix: "pedidos-bench-" });
+    this.#dirs.push(dir);
+    const child = await Child.start(
+      "el servidor mínimo",
+      "tools/bench/minimal_server.ts",
+      ["--allow-net", "--allow-read", "--allow-write"],
+      ["--host", HOST, "--port", "0", "--db", `${dir}/minimo.db`],
+    );
+    this.#children.push(child);
+    return child;
+  }
+
+  async beanstalkd(): Promise<Child> {
+    const child = await startBeanstalkd();
     this.#children.push(child);
     return child;
   }
@@ -256,7 +286,101 @@ async function measureCeilings(bench: Bench) {
   return { ceilingPipe: throughput(pipe.report), ceilingConn: throughput(conn.report) };
 }
 
-/** Durable pipelined admission, end to end on the same orders, then an open loop at half the rate. */
+/** The minimal-stack ceiling, driven as the real server's pipelined runs are. */
+async function measureMinimal(bench: Bench): Promise<Measurements["minimalPipe"]> {
+  const { plan } = bench;
+  bench.step("techo: pila mínima (JSON.parse, zod, INSERT de varias filas por vuelta, respuesta)");
+  await using minimal = await bench.minimal();
+  await bench.load(minimal, "calentamiento", {
+    mode: "pipeline",
+    ...PIPE,
+    orders: plan.warmOrders,
+  });
+  const run = await bench.load(minimal, "techo pila mínima", {
+    mode: "pipeline",
+    ...PIPE,
+    orders: plan.pipelineOrders,
+  });
+  const cpu = bench.recordCpu("Ceiling, pipelined (minimal stack)", run.cpu);
+  return { ...throughput(run.report), cpu };
+}
+
+/**
+ * beanstalkd's in-memory `put` at the pipelined shape, with the load tool's
+ * order bodies; skipped with a note where beanstalkd is missing or fails.
+ */
+async function measureBeanstalkd(bench: Bench): Promise<PutReference> {
+  const { plan } = bench;
+  bench.step(
+    `referencia: beanstalkd en memoria, put en pipeline (${PIPE.concurrency} conexiones × ` +
+      `${PIPE.depth} en vuelo)`,
+  );
+  const probe = probeBeanstalkd();
+  if ("unavailable" in probe) {
+    say(`    se omite: ${probe.unavailable}`);
+    return probe;
+  }
+  try {
+    await using beanstalkd = await bench.beanstalkd();
+    const orders = new OrderGenerator(newRunTag());
+    const body = (index: number) => orders.line(index).slice(0, -1);
+    await runPuts(beanstalkd.port, encodePuts(plan.warmOrders, body), PIPE);
+    // Encoded before the clock starts, and other bodies than the warm-up's.
+    const frames = encodePuts(plan.pipelineOrders, (index) => body(plan.warmOrders + index));
+    const before = cpuMark(beanstalkd);
+    const run = await runPuts(beanstalkd.port, frames, PIPE);
+    const cpu = bench.recordCpu(
+      `Reference: ${probe.version} put, in memory`,
+      cpuSince(before, cpuMark(beanstalkd)),
+    );
+    const reference = {
+      version: probe.version,
+      acceptedPerSecond: run.putsPerSecond,
+      p50Ms: run.latency.percentile(0.5),
+      p99Ms: run.latency.percentile(0.99),
+      maxMs: run.latency.max,
+      cpu,
+    };
+    say(
+      `    beanstalkd: ${grouped(reference.acceptedPerSecond)} put/s, p99 ${
+        formatMs(reference.p99Ms)
+      }`,
+    );
+    return reference;
+  } catch (error) {
+    const reason = `beanstalkd falló: ${error instanceof Error ? error.message : error}`;
+    say(`    se omite: ${reason}`);
+    return { unavailable: reason };
+  }
+}
+
+/**
+ * Durable pipelined ingest while every worker is busy with a long order, so
+ * that what is admitted queues: admission alone, the issue's target 1.
+ */
+async function measureIngest(bench: Bench): Promise<Measurements["ingest"]> {
+  const { plan } = bench;
+  bench.step(
+    "ingesta pipeline durable (--sync full) con los workers ocupados: los pedidos hacen cola",
+  );
+  await using server = await bench.server({
+    workers: bench.cores,
+    workMs: INGEST_WORK_MS,
+    max: BIG_MAX,
+    drainMs: 0,
+  });
+  await bench.load(server, "calentamiento", { mode: "pipeline", ...PIPE, orders: plan.warmOrders });
+  const run = await bench.load(server, "ingesta pipeline", {
+    mode: "pipeline",
+    ...PIPE,
+    orders: plan.pipelineOrders,
+    verify: server.db,
+  });
+  const cpu = bench.recordCpu("Ingest, pipelined, durable (workers busy, orders queue)", run.cpu);
+  return { ...throughput(run.report), cpu };
+}
+
+/** Durable pipelined admission with --work-ms 0, end to end on the same orders, then an open loop at half the rate. */
 async function measureAdmission(bench: Bench) {
   const { plan } = bench;
   bench.step("admisión pipeline durable (--sync full, --work-ms 0) y extremo a extremo");
@@ -456,6 +580,9 @@ async function measureProfiles(
 /** Every measure, in order. */
 async function measureAll(bench: Bench): Promise<Measurements> {
   const ceilings = await measureCeilings(bench);
+  const minimalPipe = await measureMinimal(bench);
+  const beanstalkd = await measureBeanstalkd(bench);
+  const ingest = await measureIngest(bench);
   const admission = await measureAdmission(bench);
   const perConnection = await measurePerConnection(bench);
   const parallel = await measureParallel(bench);
@@ -470,6 +597,9 @@ async function measureAll(bench: Bench): Promise<Measurements> {
     plan: bench.plan,
     cores: bench.cores,
     ...ceilings,
+    minimalPipe,
+    beanstalkd,
+    ingest,
     ...admission,
     perConnection,
     parallel,
@@ -485,7 +615,8 @@ async function measureAll(bench: Bench): Promise<Measurements> {
  * SIGINT or SIGTERM stop the servers and remove their databases at once.
  */
 export async function runBench(plan: BenchPlan): Promise<BenchDocument> {
-  const bench = new Bench(plan);
+  const noPostgres = postgresUnavailable();
+  const bench = new Bench(plan, noPostgres === undefined);
   const started = performance.now();
   const date = new Date().toISOString();
   const loadAverage = Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
@@ -498,7 +629,6 @@ export async function runBench(plan: BenchPlan): Promise<BenchDocument> {
   Deno.addSignalListener("SIGTERM", interrupted);
   let measurements: Measurements;
   let cluster: ClusterBench | undefined;
-  const noPostgres = postgresUnavailable();
   try {
     measurements = await measureAll(bench);
     if (noPostgres === undefined) {
@@ -533,6 +663,9 @@ export async function runBench(plan: BenchPlan): Promise<BenchDocument> {
     cluster,
     warnings: [
       ...bench.warnings,
+      ...("unavailable" in measurements.beanstalkd
+        ? [`No beanstalkd reference: ${measurements.beanstalkd.unavailable}.`]
+        : []),
       ...(noPostgres ? [`No cluster figures: ${noPostgres}.`] : []),
       ...interferenceWarnings(bench.cpu),
       ...(plan.quick ? ["Run with --quick: smaller counts, less stable figures."] : []),

@@ -1,17 +1,34 @@
 /**
  * The figures of a real bench run (2 cores, the BENCHMARKS.md of November
- * 2026) as plain values, for the tests of the tables and the explanations:
- * each test changes the figures its branch depends on.
+ * 2026, with the references of issue 10's own table: the minimal stack,
+ * beanstalkd and ingest with busy workers) as plain values, for the tests
+ * of the tables and the explanations: each test changes the figures its
+ * branch depends on.
  *
  * @module
  */
-import type { CpuUse, Measurements } from "./figures.ts";
+import type { CpuUse, Measurements, PutReference } from "./figures.ts";
 
 const MIB = 1024 * 1024;
 
 /** CPU use with every reading given. */
 export function cpu(use: Partial<CpuUse> = {}): CpuUse {
   return { serverMain: 0.5, serverWorkers: 0.1, server: 0.7, load: 0.2, others: 0, ...use };
+}
+
+/** beanstalkd measured: the sample's put run, with some figures replaced. */
+export function beanstalkdRun(
+  overrides: Partial<Exclude<PutReference, { unavailable: string }>> = {},
+): PutReference {
+  return {
+    version: "beanstalkd 1.12",
+    acceptedPerSecond: 45_000,
+    p50Ms: 5.4,
+    p99Ms: 9.6,
+    maxMs: 14,
+    cpu: cpu({ serverMain: 0.97, serverWorkers: 0, server: 0.97, load: 0.41, others: 0.05 }),
+    ...overrides,
+  };
 }
 
 /** A profile summary where SQLite leads, as in the pipelined run. */
@@ -51,6 +68,21 @@ export function sampleMeasurements(overrides: Partial<Measurements> = {}): Measu
     cores: 2,
     ceilingPipe: { acceptedPerSecond: 375_579, p50Ms: 0.8, p99Ms: 2.57, maxMs: 9 },
     ceilingConn: { acceptedPerSecond: 6507, p50Ms: 4, p99Ms: 16.1, maxMs: 30 },
+    minimalPipe: {
+      acceptedPerSecond: 79_000,
+      p50Ms: 3.1,
+      p99Ms: 20.0,
+      maxMs: 31,
+      cpu: cpu({ serverMain: 0.93, serverWorkers: 0, server: 0.97, load: 0.55, others: 0.1 }),
+    },
+    beanstalkd: beanstalkdRun(),
+    ingest: {
+      acceptedPerSecond: 35_500,
+      p50Ms: 6.8,
+      p99Ms: 32.0,
+      maxMs: 45,
+      cpu: cpu({ serverMain: 0.9, serverWorkers: 0, server: 1.01, load: 0.12, others: 0.1 }),
+    },
     admission: {
       acceptedPerSecond: 21_939,
       p50Ms: 11,
