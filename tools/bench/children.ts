@@ -108,6 +108,11 @@ export class Child implements AsyncDisposable {
     return this.process.pid;
   }
 
+  /** What the child has written to stderr so far (and to stdout until it was listening). */
+  log(): string {
+    return this.#output;
+  }
+
   /** Resident set size now, bytes. */
   rss(): number {
     return readKilobytes(Deno.readTextFileSync(`/proc/${this.pid}/status`), "VmRSS");

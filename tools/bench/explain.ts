@@ -369,8 +369,27 @@ export function findings(m: Measurements): string[] {
     explainParallel(m),
     explainScaling(m),
     explainMemory(m),
+    explainBacklog(m),
     explainIntegrity(m),
   ];
+}
+
+/** Target 4, from the backlog run's readings. */
+export function explainBacklog(m: Measurements): string {
+  const { backlog } = m;
+  const perOrder = (backlog.queuedBytes - m.idle.beforeBytes) / backlog.orders;
+  const recovered = backlog.recovered === backlog.orders
+    ? `all ${grouped(backlog.recovered)} orders`
+    : `${grouped(backlog.recovered)} of ${grouped(backlog.orders)} orders (**some were not**)`;
+  return `**Backlog on disk**: with ${grouped(backlog.orders)} orders queued behind busy ` +
+    `workers the server held ${mebibytes(backlog.queuedBytes)} resident, ${
+      fixed(Math.max(0, perOrder), 1)
+    } bytes per queued order above an idle server's ${mebibytes(m.idle.beforeBytes)}: queued ` +
+    "orders stay in the database and only a window of them is in memory " +
+    "(lib/orders/backlog.ts). After a kill -9 the restarted server counted " +
+    `${recovered} as recovered, was listening after ${grouped(backlog.restartMs)} ms and held ${
+      mebibytes(backlog.restartedBytes)
+    }: recovery counts the backlog and reads one window, it does not load it.`;
 }
 
 /** A warning for each measure during which other processes used noticeable CPU. */

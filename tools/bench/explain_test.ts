@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   explainAdmission,
+  explainBacklog,
   explainEndToEnd,
   explainIngest,
   explainIntegrity,
@@ -261,7 +262,7 @@ Deno.test("the fixed sentences of old are gone from a run that contradicts them"
   ) {
     assert.doesNotMatch(text, new RegExp(sentence));
   }
-  assert.equal(findings(contrary).length, 9);
+  assert.equal(findings(contrary).length, 10);
 });
 
 Deno.test("interference warnings come from the CPU readings, one per disturbed measure", () => {
@@ -285,4 +286,16 @@ Deno.test("the method quotes the plan's counts and the load tool's module", () =
   assert.match(method, /Durable ingest runs with `--work-ms 3600000 --drain-ms 0`/);
   assert.match(method, /jobs in memory \(no `-b`, so no binlog and no fsync\)/);
   assert.match(method, /a thread busy 0\.80 cores or more is named the bottleneck/);
+});
+
+Deno.test("the backlog finding is computed from the run's readings", () => {
+  const sample = sampleMeasurements();
+  const text = explainBacklog(sample);
+  assert.match(text, /1 000 000 orders queued behind busy workers the server held 165\.4 MiB/);
+  assert.match(text, /93\.8 bytes per queued order above an idle server's 75\.9 MiB/);
+  assert.match(text, /counted all 1 000 000 orders as recovered, was listening after 412 ms/);
+  const partial = explainBacklog(
+    sampleMeasurements({ backlog: { ...sample.backlog, recovered: 10 } }),
+  );
+  assert.match(partial, /10 of 1 000 000 orders \(\*\*some were not\*\*\)/);
 });

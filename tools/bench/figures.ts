@@ -26,6 +26,8 @@ export interface BenchPlan {
   cpuOrders: number;
   warmOrders: number;
   longOrders: number;
+  /** Orders queued on disk behind busy workers in the backlog run. */
+  backlogOrders: number;
   idleConnections: number;
 }
 
@@ -122,6 +124,21 @@ export interface Measurements {
     accepted: number;
     lost: number;
     duplicated: number;
+  };
+  /**
+   * The backlog run: `orders` queued behind busy workers; resident memory
+   * then, and after a kill -9 and a restart on the same database.
+   */
+  backlog: {
+    orders: number;
+    queuedBytes: number;
+    /** Largest resident size while they were sent. */
+    peakBytes: number;
+    restartedBytes: number;
+    /** What the restarted server logged as recovered. */
+    recovered: number;
+    /** From the restart's spawn to its listening line. */
+    restartMs: number;
   };
   /** Main-thread profiles of short repetitions (absent with --skip-profile). */
   profiles: { pipeline?: ProfileSummary; connection?: ProfileSummary };

@@ -84,6 +84,7 @@ function planFrom(args: string[]): BenchPlan | undefined {
     cpuOrders: quick ? 40 : 120,
     warmOrders: quick ? 10_000 : 30_000,
     longOrders: flags.long ?? (quick ? 100_000 : 1_000_000),
+    backlogOrders: quick ? 100_000 : 1_000_000,
     idleConnections: flags.idle ?? 5000,
   };
 }

@@ -94,7 +94,7 @@ class Bench {
   /** `withCluster`: the cluster section runs too (PostgreSQL is installed), one more step. */
   constructor(plan: BenchPlan, withCluster: boolean) {
     this.plan = plan;
-    this.#steps = 11 + (plan.profile ? 1 : 0) + (withCluster ? 1 : 0);
+    this.#steps = 12 + (plan.profile ? 1 : 0) + (withCluster ? 1 : 0);
   }
 
   step(title: string) {
@@ -111,11 +111,16 @@ class Bench {
       sync?: string;
       /** `--drain-ms`: how long a stop waits for orders in process. */
       drainMs?: number;
+      /** The database of an earlier server, to start again on; a new one by default. */
+      db?: string;
     },
     inspect = false,
   ): Promise<Child> {
-    const dir = await Deno.makeTempDir({ prefix: "pedidos-bench-" });
-    this.#dirs.push(dir);
+    let dir = config.db?.replace(/\/pedidos\.db$/, "");
+    if (dir === undefined) {
+      dir = await Deno.makeTempDir({ prefix: "pedidos-bench-" });
+      this.#dirs.push(dir);
+    }
     const child = await Child.start("el servidor", "server.ts", permissionSet("server"), [
       "--host",
       HOST,
@@ -380,6 +385,35 @@ async function measureIngest(bench: Bench): Promise<Measurements["ingest"]> {
   return { ...throughput(run.report), cpu };
 }
 
+/**
+ * The backlog on disk (target 4): orders queued behind busy workers, the
+ * resident memory then, and again after a kill -9 and a restart on the same
+ * database, whose recovery must not load the backlog.
+ */
+async function measureBacklog(bench: Bench): Promise<Measurements["backlog"]> {
+  const orders = bench.plan.backlogOrders;
+  bench.step(`${grouped(orders)} pedidos en cola en disco; kill -9 y rearranque`);
+  const config = { workers: 1, workMs: INGEST_WORK_MS, max: BIG_MAX, drainMs: 0 };
+  const first = await bench.server(config);
+  await bench.load(first, "cola", { mode: "pipeline", ...PIPE, orders });
+  const queuedBytes = first.rss();
+  const peakBytes = first.peakRss();
+  say(`    con ${grouped(orders)} en cola: ${mebibytes(queuedBytes)} residentes`);
+  first.process.kill("SIGKILL");
+  await first.process.status;
+  const started = performance.now();
+  await using again = await bench.server({ ...config, db: first.db });
+  const restartMs = performance.now() - started;
+  // Let the pool read its first window and settle.
+  await sleep(1000);
+  const restartedBytes = again.rss();
+  const recovered = Number(again.log().match(/recuperados (\d+) pedidos/)?.[1] ?? 0);
+  say(
+    `    tras kill -9: ${grouped(recovered)} recuperados, ${mebibytes(restartedBytes)} residentes`,
+  );
+  return { orders, queuedBytes, peakBytes, restartedBytes, recovered, restartMs };
+}
+
 /** Durable pipelined admission with --work-ms 0, end to end on the same orders, then an open loop at half the rate. */
 async function measureAdmission(bench: Bench) {
   const { plan } = bench;
@@ -583,6 +617,7 @@ async function measureAll(bench: Bench): Promise<Measurements> {
   const minimalPipe = await measureMinimal(bench);
   const beanstalkd = await measureBeanstalkd(bench);
   const ingest = await measureIngest(bench);
+  const backlog = await measureBacklog(bench);
   const admission = await measureAdmission(bench);
   const perConnection = await measurePerConnection(bench);
   const parallel = await measureParallel(bench);
@@ -600,6 +635,7 @@ async function measureAll(bench: Bench): Promise<Measurements> {
     minimalPipe,
     beanstalkd,
     ingest,
+    backlog,
     ...admission,
     perConnection,
     parallel,

@@ -63,6 +63,7 @@ export function sampleMeasurements(overrides: Partial<Measurements> = {}): Measu
       cpuOrders: 120,
       warmOrders: 30_000,
       longOrders: 1_000_000,
+      backlogOrders: 1_000_000,
       idleConnections: 5000,
     },
     cores: 2,
@@ -106,6 +107,14 @@ export function sampleMeasurements(overrides: Partial<Measurements> = {}): Measu
       { workers: 4, makespanMs: 765, workerCores: 1.56, cpu: cpu({ serverMain: 0.16 }) },
     ],
     idle: { connections: 5000, beforeBytes: 75.9 * MIB, afterBytes: 153.4 * MIB },
+    backlog: {
+      orders: 1_000_000,
+      queuedBytes: 165.4 * MIB,
+      peakBytes: 201.2 * MIB,
+      restartedBytes: 84.8 * MIB,
+      recovered: 1_000_000,
+      restartMs: 412,
+    },
     long: {
       orders: 1_000_000,
       rssBytes: [94.3, 95.2, 97.3, 98.7, 100.3].map((mib) => mib * MIB),

@@ -125,7 +125,7 @@ Deno.test("the results table of a run: references, ratios against them, every ta
     assert.equal(found.length, 1, `one row with ${part}`);
     return found[0]!;
   };
-  assert.equal(rows.length, 15);
+  assert.equal(rows.length, 17);
   assert.equal(row("Ceiling, pipelined: minimal stack").value, "79 000 orders/s · p99 20.0 ms");
   const reference = row("Reference: beanstalkd 1.12 put, in memory (4 connections × 64 in flight)");
   assert.equal(reference.value, "45 000 puts/s · p99 9.60 ms");
@@ -158,6 +158,23 @@ Deno.test("the results table of a run: references, ratios against them, every ta
   assert.equal(row("idle connections").target?.met, true);
   assert.equal(row("memory across").target?.met, true);
   assert.equal(row("Ceiling, pipelined: trivial").ratio, undefined);
+  const queued = rows.find((r) => r.label.endsWith("1 000 000 orders queued (workers busy)"))!;
+  assert.equal(queued.value, "165.4 MiB (peak while sending 201.2 MiB)");
+  assert.deepEqual(queued.target, { text: "≤ 250 MB (238.4 MiB)", met: true });
+  const restarted = row("after kill -9 and a restart");
+  assert.equal(restarted.value, "84.8 MiB; 1 000 000 recovered, listening after 412 ms");
+  assert.equal(restarted.target?.met, true);
+});
+
+Deno.test("a backlog that holds memory per queued order fails target 4", () => {
+  const sample = sampleMeasurements();
+  const rows = resultRows(
+    sampleMeasurements({ backlog: { ...sample.backlog, queuedBytes: 238.5 * 1024 * 1024 } }),
+  );
+  const queued = rows.find((r) => r.label.endsWith("orders queued (workers busy)"))!;
+  assert.equal(queued.target?.met, false, "238.5 MiB is over 250 MB");
+  const restarted = rows.find((r) => r.label.includes("after kill -9"))!;
+  assert.equal(restarted.target?.met, true);
 });
 
 /** The sample run with the ingest, references and other figures replaced. */
@@ -245,7 +262,7 @@ Deno.test("without beanstalkd the rows against it say so and judge nothing, the 
   const rows = resultRows(sampleMeasurements({
     beanstalkd: { unavailable: "beanstalkd no está instalado (apt-get install -y beanstalkd)" },
   }));
-  assert.equal(rows.length, 15);
+  assert.equal(rows.length, 17);
   const reference = rows.find((r) => r.label.startsWith("Reference:"))!;
   assert.equal(
     reference.label,
