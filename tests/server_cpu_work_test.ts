@@ -46,8 +46,9 @@ Deno.test("a cpu-mode server calibrates once at start-up, logs its rate and proc
   await sendOrders(server.port, 20);
   const done = await waitForFinished(db, 20, 60_000);
   assert.deepEqual(done.map((r) => r.estado), Array(20).fill("listo"));
-  // Loose on purpose: waiting for a core only makes an order longer, and
-  // the calibration never overstates a core's speed.
+  // Loose on purpose: waiting for a core makes an order longer, and a
+  // machine busy at start-up makes the calibration understate a core's
+  // speed (seen down to three quarters of it), which makes orders shorter.
   for (const { id, duracion } of done) {
     assert.ok(duracion! >= WORK_MS / 2 / 1000, `order #${id} took ${duracion} s`);
   }
@@ -61,8 +62,10 @@ Deno.test({
   }`,
   ignore: !procReadable,
   async fn() {
-    // Twice the cores: a span of wall-clock time would cost each order only
-    // about half its milliseconds of CPU here; a fixed computation costs all.
+    // Twice the cores (up to four): a span of wall-clock time would cost each order at
+    // most half its milliseconds of CPU here; a fixed computation costs all
+    // of them, less what a machine busy at start-up makes the calibration
+    // understate (seen down to three quarters).
     const workers = Math.min(2 * navigator.hardwareConcurrency, 8);
     const orders = 60;
     await using dir = await tempDir();
@@ -78,7 +81,7 @@ Deno.test({
     const used = workerCpuSeconds(pid) - before;
     const expected = (orders * WORK_MS) / 1000;
     assert.ok(
-      used >= 0.7 * expected,
+      used >= 0.6 * expected,
       `${
         used.toFixed(3)
       } s of worker CPU for ${orders} orders × ${WORK_MS} ms on ${workers} workers`,
