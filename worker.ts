@@ -12,9 +12,14 @@
  */
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
-import { processOrder, type WorkReply, type WorkRequest } from "./lib/orders/work.ts";
+import {
+  type CalibrationRequest,
+  processOrder,
+  timeKernel,
+  type WorkReply,
+  type WorkRequest,
+} from "./lib/orders/work.ts";
 import { type LoadRequest, ProcessorRunner } from "./lib/orders/run_processor.ts";
-import type { CalibrationReply, CalibrationRequest } from "./lib/orders/calibration.ts";
 
 const processor = new ProcessorRunner((reply) => self.postMessage(reply));
 
@@ -35,9 +40,7 @@ self.onmessage = async (event: MessageEvent<Message>) => {
   if ("cargarProcesador" in message) {
     self.postMessage(await processor.load(message.cargarProcesador));
   } else if ("calibrar" in message) {
-    const { measureRounds } = await import("./lib/orders/calibration_rounds.ts");
-    const { rondas, ventanaMs } = message.calibrar;
-    self.postMessage({ rondas: measureRounds(rondas, ventanaMs) } satisfies CalibrationReply);
+    self.postMessage(timeKernel(message.calibrar.ventanaMs));
   } else if ((Array.isArray(message) ? message[0] : message)?.procesador) {
     processor.handle(message);
   } else {

@@ -8,25 +8,17 @@
  *
  * @module
  */
-import type { WorkerFactory } from "./pool.ts";
+import { cpuUsage } from "node:process";
+import { sandboxedWorker, type WorkerFactory } from "./pool.ts";
+import type { CalibrationReply, CalibrationRequest } from "./work.ts";
 
 /** One calibration round: the kernel's iterations in a window, and what they took. */
 export interface CalibrationRound {
   iterations: number;
-  /** Wall-clock milliseconds. */
+  /** Wall-clock milliseconds, by the worker's clock. */
   wallMs: number;
-  /** The whole process's CPU milliseconds over the same window; 0 if unknown. */
+  /** The whole process's CPU milliseconds from asking for the round to its answer; 0 if unknown. */
   cpuMs: number;
-}
-
-/** Main thread → worker: time the kernel for `rondas` rounds of `ventanaMs` each. */
-export interface CalibrationRequest {
-  calibrar: { rondas: number; ventanaMs: number };
-}
-
-/** Worker → main thread: the rounds it timed. */
-export interface CalibrationReply {
-  rondas: CalibrationRound[];
 }
 
 /** Rounds per calibration; the best one counts, so a busy moment does not skew it. */
@@ -75,29 +67,43 @@ export function iterationsFor(workMs: number, perMs: number): number {
 }
 
 /**
- * Times the kernel in a worker made by `createWorker` from `workerUrl` and
- * returns its iterations per millisecond (see {@linkcode iterationsPerMs}).
+ * Times the kernel in a worker made by `createWorker` from `workerUrl`, one
+ * round per message, and returns its iterations per millisecond (see
+ * {@linkcode iterationsPerMs}). The process's CPU time is read here, around
+ * each round: this thread only waits meanwhile, and reading it in the worker
+ * would make every worker load `node:process`.
  *
  * @throws {Error} with a one-line message if the worker fails or does not answer in time
  */
-export async function calibrateCpu(workerUrl: URL, createWorker: WorkerFactory): Promise<number> {
+export async function calibrateCpu(
+  workerUrl: URL,
+  createWorker: WorkerFactory = sandboxedWorker,
+): Promise<number> {
   const worker = createWorker(workerUrl);
-  const { promise, resolve, reject } = Promise.withResolvers<CalibrationReply>();
+  let answer: PromiseWithResolvers<CalibrationReply> = Promise.withResolvers();
+  const failed = Promise.withResolvers<never>();
   const timer = setTimeout(
-    () => reject(new Error(`no terminó en ${CALIBRATION_TIMEOUT_MS} ms`)),
+    () => failed.reject(new Error(`no terminó en ${CALIBRATION_TIMEOUT_MS} ms`)),
     CALIBRATION_TIMEOUT_MS,
   );
-  worker.onmessage = (event: MessageEvent<CalibrationReply>) => resolve(event.data);
+  worker.onmessage = (event: MessageEvent<CalibrationReply>) => answer.resolve(event.data);
   worker.onerror = (event) => {
     event.preventDefault();
-    reject(new Error(`el worker falló: ${event.message}`));
+    failed.reject(new Error(`el worker falló: ${event.message}`));
   };
   try {
-    const request: CalibrationRequest = {
-      calibrar: { rondas: CALIBRATION_ROUNDS, ventanaMs: CALIBRATION_WINDOW_MS },
-    };
-    worker.postMessage(request);
-    return iterationsPerMs((await promise).rondas);
+    const rounds: CalibrationRound[] = [];
+    for (let round = 0; round < CALIBRATION_ROUNDS; round++) {
+      answer = Promise.withResolvers();
+      const before = cpuUsage();
+      worker.postMessage(
+        { calibrar: { ventanaMs: CALIBRATION_WINDOW_MS } } satisfies CalibrationRequest,
+      );
+      const { iteraciones, ms } = await Promise.race([answer.promise, failed.promise]);
+      const cpu = cpuUsage(before);
+      rounds.push({ iterations: iteraciones, wallMs: ms, cpuMs: (cpu.user + cpu.system) / 1000 });
+    }
+    return iterationsPerMs(rounds);
   } catch (error) {
     throw new Error(
       `no se pudo calibrar el trabajo cpu: ${error instanceof Error ? error.message : error}`,

@@ -255,6 +255,32 @@ export function burnCpu(iterations: number, cell: Int32Array = neverCancelled): 
   return x;
 }
 
+/** Main thread → worker: one calibration round of the cpu work (see `calibration.ts`). */
+export interface CalibrationRequest {
+  calibrar: { ventanaMs: number };
+}
+
+/** Worker → main thread: the kernel's iterations in the round, and its wall-clock ms. */
+export interface CalibrationReply {
+  iteraciones: number;
+  ms: number;
+}
+
+/**
+ * One calibration round: runs the cpu work's own code, a chunk at a time,
+ * for at least `windowMs`, and counts the iterations.
+ */
+export function timeKernel(windowMs: number): CalibrationReply {
+  const start = performance.now();
+  let iteraciones = 0;
+  let ms: number;
+  do {
+    burnCpu(KERNEL_CHUNK);
+    iteraciones += KERNEL_CHUNK;
+  } while ((ms = performance.now() - start) < windowMs);
+  return { iteraciones, ms };
+}
+
 /**
  * Processes one order: the simulated work, timed, noting in the request's
  * cells when it starts and ends (see {@linkcode readProgress}).

@@ -10,6 +10,7 @@ import {
   readProgress,
   sleepBlocking,
   stopAfter,
+  timeKernel,
   type WorkMode,
   type WorkResult,
 } from "./work.ts";
@@ -37,6 +38,14 @@ Deno.test("the cpu work runs exactly its iterations of the kernel, chunk by chun
   assert.equal(burnCpu(iterations), cpuKernel(KERNEL_SEED, iterations));
   assert.equal(burnCpu(KERNEL_CHUNK), cpuKernel(KERNEL_SEED, KERNEL_CHUNK));
   assert.equal(burnCpu(0), KERNEL_SEED);
+});
+
+Deno.test("a calibration round runs whole chunks of the kernel for at least its window", () => {
+  for (const windowMs of [0, 5]) {
+    const { iteraciones, ms } = timeKernel(windowMs);
+    assert.ok(iteraciones > 0 && iteraciones % KERNEL_CHUNK === 0, `${iteraciones} iterations`);
+    assert.ok(ms >= windowMs, `${ms} ms`);
+  }
 });
 
 Deno.test("a cancelled cell ends sleeping at once, and the cpu work before its first chunk", () => {
