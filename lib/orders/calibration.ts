@@ -8,7 +8,6 @@
  *
  * @module
  */
-import { cpuUsage } from "node:process";
 import { sandboxedWorker, type WorkerFactory } from "./pool.ts";
 import type { CalibrationReply, CalibrationRequest } from "./work.ts";
 
@@ -79,6 +78,8 @@ export async function calibrateCpu(
   workerUrl: URL,
   createWorker: WorkerFactory = sandboxedWorker,
 ): Promise<number> {
+  // Only a cpu-mode server needs it.
+  const { cpuUsage } = await import("node:process");
   const worker = createWorker(workerUrl);
   let answer: PromiseWithResolvers<CalibrationReply> = Promise.withResolvers();
   const failed = Promise.withResolvers<never>();
