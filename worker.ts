@@ -4,14 +4,21 @@
  * sees only the messages the pool sends it, one order or a list of orders,
  * and answers each message in kind, in order. Orders that carry a processor
  * go to the shop's module (`lib/orders/run_processor.ts`); the others get
- * the simulated work. At start-up the server may first ask it to load the
- * processor once, to check the module.
+ * the simulated work. At start-up the server may first ask a worker to load
+ * the processor once, to check the module, or to time the cpu work's kernel
+ * (`lib/orders/calibration.ts`).
  *
  * @module
  */
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
-import { processOrder, type WorkReply, type WorkRequest } from "./lib/orders/work.ts";
+import {
+  type CalibrationRequest,
+  processOrder,
+  timeKernel,
+  type WorkReply,
+  type WorkRequest,
+} from "./lib/orders/work.ts";
 import { type LoadRequest, ProcessorRunner } from "./lib/orders/run_processor.ts";
 
 const processor = new ProcessorRunner((reply) => self.postMessage(reply));
@@ -26,10 +33,14 @@ function answer(request: WorkRequest): WorkReply {
   }
 }
 
-self.onmessage = async (event: MessageEvent<WorkRequest | WorkRequest[] | LoadRequest>) => {
+type Message = WorkRequest | WorkRequest[] | LoadRequest | CalibrationRequest;
+
+self.onmessage = async (event: MessageEvent<Message>) => {
   const message = event.data;
   if ("cargarProcesador" in message) {
     self.postMessage(await processor.load(message.cargarProcesador));
+  } else if ("calibrar" in message) {
+    self.postMessage(timeKernel(message.calibrar.ventanaMs));
   } else if ((Array.isArray(message) ? message[0] : message)?.procesador) {
     processor.handle(message);
   } else {

@@ -308,7 +308,8 @@ Deno.test("--work-mode cpu runs orders in the child process", async () => {
   const reply = await client.request(order({ avisar: true }));
   const event = await client.readJson();
   assert.equal(event.estado, "listo");
-  assert.ok((await row(db, reply.id as number))!.duracion! >= 0.049);
+  // A fixed computation sized to 50 ms on an idle core; loose, as the core's speed varies.
+  assert.ok((await row(db, reply.id as number))!.duracion! >= 0.025);
 });
 
 Deno.test("by default the log has a periodic summary, not a line per order", async () => {

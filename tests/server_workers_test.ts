@@ -193,7 +193,8 @@ Deno.test("the cpu work mode processes orders too", async () => {
   const event = await client.readJson(15_000);
   assert.equal(event.estado, "listo");
   const done = (await row(t.db, reply.id as number))!;
-  assert.ok(done.duracion! >= 0.058, `duracion ${done.duracion}`);
+  // A fixed computation sized to 60 ms on an idle core; loose, as the core's speed varies.
+  assert.ok(done.duracion! >= 0.03, `duracion ${done.duracion}`);
 });
 
 Deno.test("a worker module that fails to load is not respawned in a tight loop", async () => {

@@ -101,6 +101,8 @@ export interface PoolOptions {
   /** Simulated processing time per order. */
   workMs: number;
   workMode: WorkMode;
+  /** With `workMode: "cpu"`: each order's iterations of the work kernel (see `calibration.ts`). */
+  cpuIterations?: number;
   /** The shop's processor module (URL), run instead of the simulated work. */
   processor?: string;
   /**
@@ -371,7 +373,7 @@ export class WorkerPool {
   }
 
   #send(slot: Slot, jobs: PoolJob[]) {
-    const { workMs, workMode, processor, timeoutMs } = this.#options;
+    const { workMs, workMode, cpuIterations, processor, timeoutMs } = this.#options;
     slot.batches.push(jobs);
     this.#atWorkers += jobs.length;
     const seq = ++slot.sent;
@@ -379,6 +381,7 @@ export class WorkerPool {
       id: job.id,
       workMs,
       workMode,
+      ...(cpuIterations === undefined ? {} : { cpuIterations }),
       pedido: job.pedido,
       seq,
       cancel: slot.cancelCell,

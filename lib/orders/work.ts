@@ -6,7 +6,10 @@
  * @module
  */
 
-/** `sleep` blocks the thread like `time.sleep`; `cpu` keeps a core busy. */
+/**
+ * `sleep` blocks the thread like `time.sleep`; `cpu` computes a fixed amount
+ * per order (see {@linkcode burnCpu}), keeping a core busy.
+ */
 export type WorkMode = "sleep" | "cpu";
 
 /** The order content a worker sees: no ids of other systems, no paths. */
@@ -33,6 +36,12 @@ export interface WorkRequest {
   id: number;
   workMs: number;
   workMode: WorkMode;
+  /**
+   * With `workMode: "cpu"`: the order's work, in iterations of
+   * {@linkcode cpuKernel}; the server calibrates how many make `workMs` on
+   * one core (`calibration.ts`).
+   */
+  cpuIterations?: number;
   pedido: WorkOrder;
   /** Position of this order's message among those sent to this worker, from 1. */
   seq?: number;
@@ -200,18 +209,76 @@ export function sleepBlocking(ms: number, cell: Int32Array = neverCancelled): vo
   }
 }
 
+/** Where every order's computation starts from. */
+export const KERNEL_SEED = 0x2545f491;
+
+/** Iterations of {@linkcode cpuKernel} between two looks at the cancel cell: some tens of µs. */
+export const KERNEL_CHUNK = 8192;
+
 /**
- * Keeps one core busy for `ms` milliseconds with integer arithmetic, or until
- * `cell` is cancelled, and returns the result so the loop cannot be optimised
- * away.
+ * The computation of the `cpu` work mode: `iterations` rounds of a 32-bit
+ * hash mix (MurmurHash3's finaliser, plus a constant so that 0 is no fixed
+ * point) applied to `state`. Each round needs the one before, so V8 can
+ * neither skip rounds nor run them side by side, and the result is returned,
+ * so the loop is no dead code. Running `a` rounds and then `b` more is
+ * running `a + b`.
+ *
+ * @example
+ * ```ts
+ * cpuKernel(cpuKernel(KERNEL_SEED, 3), 4) === cpuKernel(KERNEL_SEED, 7); // true
+ * ```
  */
-export function spinCpu(ms: number, cell: Int32Array = neverCancelled): number {
-  const end = performance.now() + ms;
-  let x = 0x9e3779b9;
-  do {
-    for (let i = 0; i < 10_000; i++) x = Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) >>> 0;
-  } while (performance.now() < end && Atomics.load(cell, 0) !== STOP_NOW);
+export function cpuKernel(state: number, iterations: number): number {
+  let x = state | 0;
+  for (let i = 0; i < iterations; i++) {
+    x ^= x >>> 16;
+    x = Math.imul(x, 0x85ebca6b);
+    x ^= x >>> 13;
+    x = Math.imul(x, 0xc2b2ae35);
+    x = (x ^ (x >>> 16)) + 0x9e3779b9 | 0;
+  }
   return x;
+}
+
+/**
+ * Runs `iterations` rounds of {@linkcode cpuKernel} from
+ * {@linkcode KERNEL_SEED}, in chunks, giving up between two chunks once
+ * `cell` is cancelled. Returns the kernel's value (the seed if it was
+ * cancelled before starting).
+ */
+export function burnCpu(iterations: number, cell: Int32Array = neverCancelled): number {
+  let x = KERNEL_SEED;
+  for (let left = iterations; left > 0; left -= KERNEL_CHUNK) {
+    if (Atomics.load(cell, 0) === STOP_NOW) break;
+    x = cpuKernel(x, Math.min(left, KERNEL_CHUNK));
+  }
+  return x;
+}
+
+/** Main thread → worker: one calibration round of the cpu work (see `calibration.ts`). */
+export interface CalibrationRequest {
+  calibrar: { ventanaMs: number };
+}
+
+/** Worker → main thread: the kernel's iterations in the round, and its wall-clock ms. */
+export interface CalibrationReply {
+  iteraciones: number;
+  ms: number;
+}
+
+/**
+ * One calibration round: runs the cpu work's own code, a chunk at a time,
+ * for at least `windowMs`, and counts the iterations.
+ */
+export function timeKernel(windowMs: number): CalibrationReply {
+  const start = performance.now();
+  let iteraciones = 0;
+  let ms: number;
+  do {
+    burnCpu(KERNEL_CHUNK);
+    iteraciones += KERNEL_CHUNK;
+  } while ((ms = performance.now() - start) < windowMs);
+  return { iteraciones, ms };
 }
 
 /**
@@ -227,11 +294,19 @@ export function spinCpu(ms: number, cell: Int32Array = neverCancelled): number {
 export function processOrder(request: WorkRequest): WorkResult | WorkSkipped {
   if (!mayStart(request)) return { id: request.id, omitido: true };
   const { cancel: cell, seq } = request;
+  const iterations = request.workMode === "cpu" ? cpuIterationsOf(request) : undefined;
   const inicio = Date.now();
   if (cell && seq) noteStarted(cell, seq, inicio);
-  if (request.workMode === "cpu") spinCpu(request.workMs, cell);
-  else sleepBlocking(request.workMs, cell);
+  if (iterations === undefined) sleepBlocking(request.workMs, cell);
+  else burnCpu(iterations, cell);
   const fin = Date.now();
   if (cell && seq) noteFinished(cell, seq);
   return { id: request.id, inicio, fin };
+}
+
+function cpuIterationsOf(request: WorkRequest): number {
+  if (request.cpuIterations === undefined) {
+    throw new Error("trabajo cpu sin calibrar: la petición no trae cpuIterations");
+  }
+  return request.cpuIterations;
 }

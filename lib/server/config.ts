@@ -144,7 +144,8 @@ export const SERVER_FLAGS: readonly FlagSpec[] = [
     type: "string",
     placeholder: "MODO",
     default: DEFAULTS.workMode,
-    description: "sleep (bloquea el hilo, como time.sleep) o cpu (ocupa un núcleo)",
+    description:
+      "sleep (bloquea el hilo, como time.sleep) o cpu (un cálculo fijo por pedido, medido al arrancar para durar --work-ms en un núcleo libre)",
   },
   {
     name: "processor",

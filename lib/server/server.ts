@@ -19,7 +19,14 @@ import { formatAddress } from "../util/net.ts";
 import { createLogger, type Logger } from "../util/log.ts";
 import { OrderService, type ShutdownSummary } from "../orders/service.ts";
 import { AdmissionSemaphore } from "../orders/semaphore.ts";
-import { type PoolEvents, type WorkerFactory, WorkerPool, workerWith } from "../orders/pool.ts";
+import {
+  type PoolEvents,
+  sandboxedWorker,
+  type WorkerFactory,
+  WorkerPool,
+  workerWith,
+} from "../orders/pool.ts";
+import { calibrateCpu, iterationsFor } from "../orders/calibration.ts";
 import type { PreparedProcessor } from "../orders/processor_module.ts";
 import { ClusterCapacity } from "../cluster/capacity.ts";
 import { claimTarget, ClusterPool } from "../cluster/pool.ts";
@@ -105,6 +112,14 @@ export async function startServer(
   }
   const createWorker = overrides.createWorker ??
     (processor ? workerWith(processor.permissions) : undefined);
+  // --work-mode cpu does a fixed amount of computation per order, sized here
+  // once while nothing else runs.
+  const cpuPerMs = config.workMode === "cpu" && config.workMs > 0 && !processor
+    ? await calibrateCpu(workerUrl, createWorker ?? sandboxedWorker)
+    : undefined;
+  const cpuIterations = config.workMode === "cpu" && !processor
+    ? iterationsFor(config.workMs, cpuPerMs ?? 0)
+    : undefined;
   // Files named on the command line are read before the store is opened or anything bound.
   // TLS and tokens are loaded only when configured: both pull in node:crypto,
   // whose compatibility layer costs every other server some 20 MB of memory.
@@ -173,6 +188,7 @@ export async function startServer(
       workerUrl,
       workMs: config.workMs,
       workMode: config.workMode,
+      ...(cpuIterations === undefined ? {} : { cpuIterations }),
       timeoutMs: config.timeoutMs,
       retries: config.retries,
       events,
@@ -237,6 +253,13 @@ export async function startServer(
       processor ? "procesador" : `${config.workMode} ${config.workMs} ms`
     }), máximo ${config.max} pedidos admitidos${cluster ? " en todo el clúster" : ""}`,
   );
+  if (cpuPerMs !== undefined) {
+    log.info(
+      `trabajo cpu: ${cpuIterations} iteraciones por pedido, calibrado a ${
+        Math.round(cpuPerMs)
+      } iteraciones por ms de un núcleo`,
+    );
+  }
   if (processor) log.notice(processor.summary);
   if (cluster) {
     const { instancias } = cluster.figures();
