@@ -13,12 +13,13 @@
 import {
   type BenchPlan,
   CONN,
+  CPU_WORK_MS,
   type CpuUse,
   INGEST_WORK_MS,
   type Measurements,
   PARALLEL,
   PIPE,
-  type ScalingRun,
+  speedup,
 } from "./figures.ts";
 import { PROFILE_CATEGORIES, type ProfileSummary } from "./profile.ts";
 import { formatMs } from "../load/report.ts";
@@ -284,9 +285,9 @@ export function explainScaling(m: Measurements): string {
   const two = more.find((run) => run.workers === 2);
   const busiest = more.at(-1);
   if (!one || !two || !busiest) return "**CPU scaling**: not measured.";
-  const factor = two.workerCores / one.workerCores;
+  const factor = speedup(one, two);
   const ideal = Math.min(two.workers, m.cores);
-  let text = `**CPU scaling** (2 workers received ${fixed(factor, 2)}× the CPU of 1): `;
+  let text = `**CPU scaling** (2 workers finished ${fixed(factor, 2)}× faster than 1): `;
   if (factor >= 0.95 * ideal) {
     text += `close to the ${ideal}× ideal.`;
   } else {
@@ -297,25 +298,26 @@ export function explainScaling(m: Measurements): string {
       fixed(load, 2)
     } and other processes ${fixed(others, 2)}, on ${m.cores} cores.`;
   }
-  text += " The cpu work mode spins for a fixed span of wall-clock time (lib/orders/work.ts), " +
-    "not for a fixed amount of computation";
-  text += makespanOutrunsCpu(one, busiest)
-    ? `: that is why the makespan keeps falling with ${busiest.workers} workers (${
-      grouped(one.makespanMs)
-    } → ${grouped(busiest.makespanMs)} ms) although they only get ${
-      fixed(busiest.workerCores, 2)
-    } cores; the table judges the CPU received, which cannot be faked that way.`
-    : `, so the table judges the CPU the workers received rather than the makespan (${
-      grouped(one.makespanMs)
-    } → ${grouped(busiest.makespanMs)} ms with ${busiest.workers} workers).`;
+  text += " Each order is a fixed computation, calibrated when the server starts to " +
+    `${CPU_WORK_MS} ms of an idle core (lib/orders/calibration.ts)`;
+  if (busiest.workers > m.cores) {
+    const atCores = m.scaling.find((run) => run.workers === m.cores) ?? two;
+    const more = speedup(atCores, busiest);
+    text += `: with ${busiest.workers} workers on ${m.cores} cores the makespan went ${
+      grouped(atCores.makespanMs)
+    } → ${grouped(busiest.makespanMs)} ms (${fixed(more, 2)}×), ${
+      more <= 1.05
+        ? "no faster, as it must be when the cores are all busy already."
+        : "**faster**, which a fixed computation should not be: the runs' calibrations differed " +
+          `(${grouped(atCores.iterations)} and ${
+            grouped(busiest.iterations)
+          } iterations per order) ` +
+          "or the machine's load changed between them."
+    }`;
+  } else {
+    text += ".";
+  }
   return text;
-}
-
-/** Whether the makespan fell by more than the CPU the workers gained explains. */
-function makespanOutrunsCpu(one: ScalingRun, run: ScalingRun): boolean {
-  const speedup = one.makespanMs / run.makespanMs;
-  const cpuGain = run.workerCores / one.workerCores;
-  return speedup > cpuGain * 1.1;
 }
 
 /** Memory per idle connection, resident and JavaScript heap growth across the long run. */

@@ -201,28 +201,42 @@ Deno.test("parallel efficiency states the overhead, and interference only when t
   assert.match(ideal, /no time over the ideal could be measured/);
 });
 
-Deno.test("CPU scaling says the makespan keeps falling only when it outruns the CPU received", () => {
-  const falling = explainScaling(sample);
-  assert.match(falling, /2 workers received 1\.79× the CPU of 1/);
+Deno.test("CPU scaling compares makespans per calibrated iteration, and flags more workers than cores finishing sooner", () => {
+  const text = explainScaling(sample);
+  assert.match(text, /2 workers finished 1\.79× faster than 1\): short of the 2× ideal/);
   assert.match(
-    falling,
-    /short of the 2× ideal: the 2 workers received 1\.74 cores, while the server's main thread used 0\.10/,
+    text,
+    /the 2 workers received 1\.74 cores, while the server's main thread used 0\.10/,
   );
   assert.match(
-    falling,
-    /keeps falling with 4 workers \(2 516 → 765 ms\) although they only get 1\.56/,
+    text,
+    /with 4 workers on 2 cores the makespan went 1 407 → 1 450 ms \(0\.97×\), no faster/,
   );
-  const honest = explainScaling(sampleMeasurements({
+  const run = (workers: number, makespanMs: number, iterations = 1000) => ({
+    workers,
+    makespanMs,
+    iterations,
+    workerCores: Math.min(workers, 8),
+    cpu: cpu(),
+  });
+  const ideal = explainScaling(sampleMeasurements({
     cores: 8,
-    scaling: [
-      { workers: 1, makespanMs: 2400, workerCores: 1, cpu: cpu() },
-      { workers: 2, makespanMs: 1200, workerCores: 2, cpu: cpu() },
-      { workers: 16, makespanMs: 300, workerCores: 8, cpu: cpu() },
-    ],
+    scaling: [run(1, 2400), run(2, 1200), run(8, 300)],
   }));
-  assert.doesNotMatch(honest, /keeps falling/);
-  assert.match(honest, /\(2 workers received 2\.00× the CPU of 1\): close to the 2× ideal\./);
-  assert.match(honest, /rather than the makespan \(2 400 → 300 ms with 16 workers\)/);
+  assert.match(ideal, /\(2 workers finished 2\.00× faster than 1\): close to the 2× ideal\./);
+  assert.doesNotMatch(ideal, /no faster/, "8 workers on 8 cores are not oversubscribed");
+  const calibrated = explainScaling(sampleMeasurements({
+    scaling: [run(1, 4000, 100), run(2, 1000, 50), run(4, 1000, 50)],
+  }));
+  assert.match(
+    calibrated,
+    /2 workers finished 2\.00× faster/,
+    "half the iterations, half the time",
+  );
+  const wallClock = explainScaling(sampleMeasurements({
+    scaling: [run(1, 4000), run(2, 2000), run(4, 1200)],
+  }));
+  assert.match(wallClock, /\(1\.67×\), \*\*faster\*\*, which a fixed computation should not be/);
 });
 
 Deno.test("memory says nothing accumulates in JavaScript only when the heap stayed flat", () => {

@@ -76,7 +76,26 @@ export interface ScalingRun {
   makespanMs: number;
   /** Cores' worth of CPU the worker threads received over the makespan. */
   workerCores: number;
+  /** The computation per order the server calibrated at start-up (its log line). */
+  iterations: number;
   cpu: CpuUse;
+}
+
+/**
+ * How much faster `run` finished than `base`, for the same computation:
+ * each server calibrates its own iterations per order at start-up, so the
+ * makespans are compared per iteration.
+ *
+ * @example
+ * ```ts
+ * speedup({ makespanMs: 4000, iterations: 100 }, { makespanMs: 2000, iterations: 100 }); // 2
+ * ```
+ */
+export function speedup(
+  base: Pick<ScalingRun, "makespanMs" | "iterations">,
+  run: Pick<ScalingRun, "makespanMs" | "iterations">,
+): number {
+  return (base.makespanMs / base.iterations) / (run.makespanMs / run.iterations);
 }
 
 /** beanstalkd's pipelined `put`, in memory, with the CPU while putting; or why it was not measured. */

@@ -507,9 +507,11 @@ async function measureScaling(bench: Bench): Promise<ScalingRun[]> {
       waitDone: true,
     }, "terminados");
     const span = makespan(run.report);
+    const iterations = Number(server.log().match(/trabajo cpu: (\d+) iteraciones/)?.[1] ?? NaN);
     runs.push({
       workers,
       makespanMs: span,
+      iterations,
       workerCores: run.workerSeconds / (span / 1000),
       cpu: bench.recordCpu(`CPU work, ${workers} workers (until done)`, run.cpu),
     });

@@ -102,9 +102,27 @@ export function sampleMeasurements(overrides: Partial<Measurements> = {}): Measu
     },
     parallel: { makespanMs: 5122, idealMs: 5000, cpu: cpu({ others: 0.03 }) },
     scaling: [
-      { workers: 1, makespanMs: 2516, workerCores: 0.97, cpu: cpu({ serverMain: 0.07 }) },
-      { workers: 2, makespanMs: 1307, workerCores: 1.74, cpu: cpu({ serverMain: 0.1 }) },
-      { workers: 4, makespanMs: 765, workerCores: 1.56, cpu: cpu({ serverMain: 0.16 }) },
+      {
+        workers: 1,
+        makespanMs: 2516,
+        iterations: 5_300_000,
+        workerCores: 0.97,
+        cpu: cpu({ serverMain: 0.07 }),
+      },
+      {
+        workers: 2,
+        makespanMs: 1407,
+        iterations: 5_300_000,
+        workerCores: 1.74,
+        cpu: cpu({ serverMain: 0.1 }),
+      },
+      {
+        workers: 4,
+        makespanMs: 1450,
+        iterations: 5_300_000,
+        workerCores: 1.76,
+        cpu: cpu({ serverMain: 0.16 }),
+      },
     ],
     idle: { connections: 5000, beforeBytes: 75.9 * MIB, afterBytes: 153.4 * MIB },
     backlog: {

@@ -152,8 +152,11 @@ Deno.test("the results table of a run: references, ratios against them, every ta
   const efficiency = row("5. No regression: parallel efficiency");
   assert.deepEqual(efficiency.ratio, { text: "0.976", value: 0.976 });
   assert.equal(efficiency.target?.met, false);
-  assert.equal(row("CPU scaling, 1 → 2").target?.met, true);
-  assert.equal(row("CPU scaling, 1 → 4").target, undefined);
+  const twoWorkers = row("CPU scaling, 1 → 2 workers on 2 cores");
+  assert.equal(twoWorkers.value.slice(0, 13), "1.79× faster ");
+  assert.equal(twoWorkers.target?.met, true);
+  const fourWorkers = row("CPU scaling, 2 → 4 workers on 2 cores");
+  assert.deepEqual(fourWorkers.target, { text: "no faster than 2 (≤ 1.05×)", met: true });
   assert.equal(row("idle connections").target?.text, "≤ 200 MB (190.7 MiB)");
   assert.equal(row("idle connections").target?.met, true);
   assert.equal(row("memory across").target?.met, true);
