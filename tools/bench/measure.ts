@@ -485,7 +485,7 @@ async function measureParallel(bench: Bench) {
   };
 }
 
-/** CPU work on 1, 2, cores and twice the cores workers: the CPU the workers received. */
+/** CPU work on 1, 2, cores and twice the cores workers: makespans, and the CPU the workers received. */
 async function measureScaling(bench: Bench): Promise<ScalingRun[]> {
   const { plan, cores } = bench;
   const workerCounts = [...new Set([1, 2, cores, 2 * cores])];
