@@ -8,6 +8,7 @@
 import { Histogram } from "../../lib/stats/histogram.ts";
 import type { OrderKind } from "./orders.ts";
 import type { ServerLine } from "./replies.ts";
+import type { ToolCpu } from "./tool_cpu.ts";
 import type { Verification } from "./verify.ts";
 
 /** Latency summary, milliseconds. */
@@ -61,6 +62,8 @@ export interface LoadReport {
   repliesPerSecond: number;
   /** From send (closed loop) or from due time (open loop) to reply. */
   latencyMs: LatencySummary;
+  /** The load tool's own CPU use over the run, and whether it was itself the limit. */
+  toolCpu: ToolCpu;
   /** Why the run stopped early, if it did. */
   aborted?: string;
   verification?: Verification;
@@ -150,6 +153,7 @@ export type RunInfo = Pick<
   | "rate"
   | "startedAt"
   | "elapsedMs"
+  | "toolCpu"
   | "aborted"
 >;
 
@@ -259,6 +263,18 @@ export function renderReport(report: LoadReport): string {
     } · p99.9 ${formatMs(lat.p999)} · máx ${formatMs(lat.max)}` +
       (report.loop === "abierto" ? " (desde la hora programada)" : ""),
   );
+  const cpu = report.toolCpu;
+  lines.push(
+    `  herramienta   ${cpu.usPerOrder.toFixed(1)} µs de CPU por pedido · ${
+      cpu.cores.toFixed(2)
+    } núcleos (${cpu.threads} ${cpu.threads === 1 ? "hilo" : "hilos"}, ${cpu.cpus} en la máquina)`,
+  );
+  if (cpu.saturation.length > 0) {
+    lines.push(
+      `  saturada      la herramienta era el límite: ${cpu.saturation.join("; ")}; ` +
+        "las cifras miden la herramienta, no solo el servidor",
+    );
+  }
   if (report.aborted) lines.push(`  interrumpido: ${report.aborted}`);
   return lines.join("\n");
 }

@@ -11,6 +11,16 @@ const INFO = {
   depth: 8,
   startedAt: 0,
   elapsedMs: 2000,
+  toolCpu: {
+    seconds: 0.4,
+    usPerOrder: 40,
+    cores: 0.2,
+    threads: 1,
+    cpus: 2,
+    loopLagMs: 0,
+    loopLagMaxMs: 1,
+    saturation: [],
+  },
 };
 
 Deno.test("every order ends as exactly one of accepted, rejected or error", () => {
@@ -106,4 +116,17 @@ Deno.test("the text report shows counts by codigo and the latency percentiles", 
   assert.match(text, /rechazados\s+1 \(limite: 1\)/);
   assert.match(text, /errores\s+1 \(conexión reiniciada: 1\)/);
   assert.match(text, /p50 .* p90 .* p99 .* p99\.9 .* máx 3\.00 ms/);
+  assert.match(text, /herramienta\s+40\.0 µs de CPU por pedido · 0\.20 núcleos \(1 hilo, 2 en/);
+  assert.doesNotMatch(text, /saturada/);
+});
+
+Deno.test("the text report says so when the load tool itself was the limit", () => {
+  const saturation = ["usó 0.95 de 1 núcleo que sus hilos pueden ocupar"];
+  const text = renderReport(
+    buildReport(new Tally(), { ...INFO, toolCpu: { ...INFO.toolCpu, cores: 0.95, saturation } }),
+  );
+  assert.match(
+    text,
+    /saturada\s+la herramienta era el límite: usó 0\.95 de 1 núcleo que sus hilos pueden ocupar;/,
+  );
 });

@@ -21,6 +21,7 @@ import { ConnectionLane, type Lane, type LaneHost, PipelineLane } from "./lanes.
 import type { ServerLine } from "./replies.ts";
 import { buildReport, type LoadReport, Tally } from "./report.ts";
 import { OpenLoopSchedule } from "./schedule.ts";
+import { cpuMark, LagProbe, machineCpus, toolCpu } from "./tool_cpu.ts";
 import { Ledger, verifyDatabase } from "./verify.ts";
 
 export type { LoadOptions } from "./options.ts";
@@ -146,6 +147,7 @@ class LoadRun implements LaneHost {
   #finished = false;
   #aborted: string | undefined;
   #done = Promise.withResolvers<void>();
+  #lag: LagProbe | undefined;
 
   constructor(options: LoadOptions, orders: OrderGenerator) {
     this.options = options;
@@ -158,6 +160,7 @@ class LoadRun implements LaneHost {
 
   async execute(hooks: LoadHooks): Promise<LoadReport> {
     const { options } = this;
+    const cpuFrom = cpuMark();
     if (options.mode === "pipeline") {
       this.#lanes = Array.from({ length: options.concurrency }, () => new PipelineLane(this));
       // Connect first, so that an open loop's schedule does not start with a backlog.
@@ -172,6 +175,7 @@ class LoadRun implements LaneHost {
     this.#source = new OrderSource(options, this.#startedAt);
     for (const lane of this.#lanes) if (lane.hasRoom) this.markReady(lane);
 
+    this.#lag = new LagProbe(WATCHDOG_MS, this.#startedAt);
     const watchdog = setInterval(() => this.#watch(), WATCHDOG_MS);
     const progress = hooks.onProgress ? this.#startProgress(hooks) : undefined;
     try {
@@ -183,6 +187,7 @@ class LoadRun implements LaneHost {
       clearTimeout(this.#ticker);
       for (const lane of this.#lanes) lane.close();
     }
+    const cpuTo = cpuMark();
     const elapsed = performance.now() - this.#startedAt;
     hooks.onProgress?.(this.#sample(elapsed > 0 ? this.tally.completed * 1000 / elapsed : 0));
     return buildReport(this.tally, {
@@ -194,6 +199,14 @@ class LoadRun implements LaneHost {
       ...(options.rate !== undefined ? { rate: options.rate } : {}),
       startedAt: this.#startedAtEpoch,
       elapsedMs: this.#lastOutcomeAt - this.#startedAt,
+      toolCpu: toolCpu({
+        from: cpuFrom,
+        to: cpuTo,
+        orders: this.tally.sentCount,
+        threads: 1,
+        cpus: machineCpus(),
+        lagSamplesMs: this.#lag.samples,
+      }),
       ...(this.#aborted ? { aborted: this.#aborted } : {}),
     });
   }
@@ -299,6 +312,7 @@ class LoadRun implements LaneHost {
   #watch() {
     if (this.#finished) return;
     const now = performance.now();
+    this.#lag?.tick(now);
     const { timeoutMs } = this.options;
     for (const lane of this.#lanes) {
       const oldest = lane.oldestStart();
