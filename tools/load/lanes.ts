@@ -66,12 +66,16 @@ export interface LaneHost {
  * with nothing unacknowledged, so Nagle never delays it and the extra
  * system call per order is skipped.
  */
-async function openConnection(options: LoadOptions, persistent: boolean): Promise<Deno.Conn> {
-  const { host, port } = options;
-  const conn = await Deno.connect({ hostname: host, port });
-  if (persistent || options.tls) conn.setNoDelay(true);
+function openConnection(options: LoadOptions, persistent: boolean): Promise<Deno.Conn> {
+  const connecting = Deno.connect({ hostname: options.host, port: options.port });
+  return persistent || options.tls ? connecting.then((conn) => prepare(conn, options)) : connecting;
+}
+
+function prepare(conn: Deno.TcpConn, options: LoadOptions): Promise<Deno.Conn> | Deno.Conn {
+  conn.setNoDelay(true);
   if (!options.tls) return conn;
-  return await startClientTls(conn, {
+  const { host, port } = options;
+  return startClientTls(conn, {
     hostname: host,
     tls: options.tls,
     target: `${host}:${port}`,
@@ -287,24 +291,32 @@ export class PipelineLane implements Lane {
   }
 }
 
+/** Where a {@linkcode ConnectionLane}'s exchange is. */
+const AWAITING_GREETING = 0;
+const AWAITING_AUTH = 1;
+const AWAITING_REPLY = 2;
+
 /**
  * One order at a time, each on a new connection: connect, read the greeting,
- * send, read the reply, close.
+ * send, read the reply, close. One async call per order does all of it and
+ * records the outcome; its only other promises are the socket's own.
  */
 export class ConnectionLane implements Lane {
   readonly #run: LaneHost;
   readonly #buffer = new Uint8Array(CONNECTION_READ_BYTES);
+  /** The `auth` line sent with each order, or nothing. */
+  readonly #preamble: string;
   #busy = false;
   #start = 0;
   #conn: Deno.Conn | undefined;
-  /** Lines read past the one returned, within the current attempt. */
-  #pendingLines: ServerLine[] = [];
   /** Why the current attempt was cut short by `fail`, if it was. */
   #failure: string | undefined;
   #closed = false;
 
   constructor(run: LaneHost) {
     this.#run = run;
+    const { token } = run.options;
+    this.#preamble = token === undefined ? "" : authLine(token);
   }
 
   get hasRoom(): boolean {
@@ -315,14 +327,7 @@ export class ConnectionLane implements Lane {
     this.#busy = true;
     this.#start = start;
     this.#failure = undefined;
-    this.#attempt(index).then((outcome) => {
-      this.#busy = false;
-      this.#conn = undefined;
-      if (outcome.tipo === "fallo") this.#run.failed(this.#failure ?? outcome.reason);
-      else this.#run.replied(index, start, outcome.line, performance.now());
-      this.#run.markReady(this);
-      this.#run.pump();
-    });
+    this.#attempt(index, start);
   }
 
   flush(): void {
@@ -348,67 +353,63 @@ export class ConnectionLane implements Lane {
     this.fail("fin de la carga");
   }
 
-  async #attempt(
-    index: number,
-  ): Promise<{ tipo: "respuesta"; line: ServerLine } | { tipo: "fallo"; reason: string }> {
-    const { token } = this.#run.options;
-    let conn: Deno.Conn;
+  /** Sends order `index` on a connection of its own; never rejects. */
+  async #attempt(index: number, start: number): Promise<void> {
+    let reply: ServerLine | undefined;
+    let reason = "";
+    let conn: Deno.Conn | undefined;
     try {
       conn = await openConnection(this.#run.options, false);
-    } catch (error) {
-      return { tipo: "fallo", reason: describe(error) };
-    }
-    this.#conn = conn;
-    this.#pendingLines = [];
-    if (this.#failure !== undefined) {
-      conn.close();
-      return { tipo: "fallo", reason: this.#failure };
-    }
-    try {
+      this.#conn = conn;
       const reader = new ReplyReader();
-      const greeting = await this.#readLine(conn, reader);
-      // A server at its connection limit answers the greeting with the reason and closes:
-      // that is this order's rejection.
-      if (greeting.tipo === "error") return { tipo: "respuesta", line: greeting };
-      if (greeting.tipo !== "saludo") return { tipo: "fallo", reason: "saludo ilegible" };
-      // With a token, auth and the order go in one write; a refused auth is the order's outcome.
-      const preamble = token === undefined ? "" : authLine(token);
-      await writeAll(conn, encoder.encode(preamble + this.#run.orders.line(index)));
-      let authPending = token !== undefined;
-      while (true) {
-        const line = await this.#readLine(conn, reader);
-        if (line.tipo === "evento") continue;
-        if (line.tipo === "ilegible" || line.tipo === "saludo") {
-          return { tipo: "fallo", reason: "respuesta ilegible" };
+      let stage = AWAITING_GREETING;
+      while (reply === undefined && reason === "" && this.#failure === undefined) {
+        const count = await conn.read(this.#buffer);
+        if (count === null) throw new Error("el servidor cerró la conexión");
+        for (const line of reader.push(this.#buffer.subarray(0, count))) {
+          if (stage === AWAITING_GREETING) {
+            // A server at its connection limit answers the greeting with the reason and
+            // closes: that is this order's rejection.
+            if (line.tipo === "error") reply = line;
+            else if (line.tipo !== "saludo") reason = "saludo ilegible";
+            else {
+              // With a token, auth and the order go in one write; a refused auth is the
+              // order's outcome.
+              let bytes = encoder.encode(this.#preamble + this.#run.orders.line(index));
+              while (bytes.length > 0) bytes = bytes.subarray(await conn.write(bytes));
+              stage = this.#preamble === "" ? AWAITING_REPLY : AWAITING_AUTH;
+              continue;
+            }
+          } else if (line.tipo === "evento") {
+            continue;
+          } else if (line.tipo === "ilegible" || line.tipo === "saludo") {
+            reason = "respuesta ilegible";
+          } else if (stage === AWAITING_AUTH && line.tipo === "ok") {
+            stage = AWAITING_REPLY;
+            continue;
+          } else {
+            reply = line;
+          }
+          break;
         }
-        if (authPending && line.tipo === "ok") {
-          authPending = false;
-          continue;
-        }
-        return { tipo: "respuesta", line };
       }
     } catch (error) {
-      return { tipo: "fallo", reason: describe(error) };
+      reason = describe(error);
     } finally {
       try {
-        conn.close();
+        conn?.close();
       } catch {
         // Closed by fail().
       }
     }
-  }
-
-  async #readLine(conn: Deno.Conn, reader: ReplyReader): Promise<ServerLine> {
-    const pending = this.#pendingLines;
-    if (pending.length > 0) return pending.shift()!;
-    while (true) {
-      const count = await conn.read(this.#buffer);
-      if (count === null) throw new Error("el servidor cerró la conexión");
-      const lines = reader.push(this.#buffer.subarray(0, count));
-      if (lines.length > 0) {
-        this.#pendingLines = lines.slice(1);
-        return lines[0]!;
-      }
+    this.#busy = false;
+    this.#conn = undefined;
+    if (this.#failure !== undefined || reply === undefined) {
+      this.#run.failed(this.#failure ?? reason);
+    } else {
+      this.#run.replied(index, start, reply, performance.now());
     }
+    this.#run.markReady(this);
+    this.#run.pump();
   }
 }
