@@ -54,6 +54,64 @@ Deno.test("one order per connection against a small admission limit counts every
   assert.equal(report.unexpected, 0);
 });
 
+Deno.test("one order per connection on two threads adds up, verifies and reports the tool's CPU", async () => {
+  await using t = await startTestServer({ max: 100_000, workMs: 0, workers: 2, sync: "normal" });
+  const report = await runLoad({
+    ...LOAD_DEFAULTS,
+    port: t.port,
+    mode: "conexion",
+    orders: 600,
+    concurrency: 8,
+    threads: 2,
+    bad: 0.1,
+    verify: t.db,
+    waitDone: true,
+    waitMs: 20_000,
+  });
+  assert.equal(report.sent, 600);
+  assert.equal(report.errorsTotal, 0);
+  assert.equal(report.accepted, 540);
+  assert.deepEqual(report.rejected, { json_invalido: 30, pedido_invalido: 30 });
+  assert.deepEqual(report.bad, { sent: 60, answered: 60, wrong: 0 });
+  assert.equal(report.unexpected, 0);
+  assert.equal(report.latencyMs.count, 600, "every thread's latencies reach the histogram");
+  assert.ok(report.latencyMs.p50 > 0 && report.latencyMs.p50 <= report.latencyMs.max);
+  const cpu = report.toolCpu;
+  assert.equal(cpu.threads, 2);
+  assert.ok(cpu.seconds > 0 && cpu.usPerOrder > 0 && cpu.cores > 0, JSON.stringify(cpu));
+  assert.ok(Math.abs(cpu.usPerOrder * 600 / 1e6 - cpu.seconds) < 1e-9);
+  assert.ok(cpu.cpus >= 1);
+  assert.ok(Array.isArray(cpu.saturation));
+  const verification = report.verification!;
+  assert.ok(verificationPassed(verification), JSON.stringify(verification));
+  assert.equal(verification.acknowledged, 540);
+  assert.equal(verification.stored, 540);
+});
+
+Deno.test("a pipelined closed loop on three threads sends each order once", async () => {
+  await using t = await startTestServer({ max: 100_000, workMs: 0, workers: 2, sync: "normal" });
+  const report = await runLoad({
+    ...LOAD_DEFAULTS,
+    port: t.port,
+    mode: "pipeline",
+    orders: 3000,
+    concurrency: 5,
+    depth: 16,
+    threads: 3,
+    verify: t.db,
+    waitDone: true,
+    waitMs: 20_000,
+  });
+  assert.equal(report.sent, 3000);
+  assert.equal(report.accepted, 3000);
+  assert.equal(report.latencyMs.count, 3000);
+  assert.equal(report.toolCpu.threads, 3);
+  assert.ok(report.toolCpu.usPerOrder > 0);
+  const verification = report.verification!;
+  assert.ok(verificationPassed(verification), JSON.stringify(verification));
+  assert.equal(verification.stored, 3000);
+});
+
 Deno.test("with no server listening, attempts count as errors and a pipelined run gives up", async () => {
   const port = freePort();
   const report = await runLoad({
@@ -76,6 +134,43 @@ Deno.test("with no server listening, attempts count as errors and a pipelined ru
   assert.match(pipelined.aborted ?? "", /ninguna conexión .*conexión rechazada/);
   assert.equal(pipelined.sent, 0);
   assert.ok(pipelined.failedConnections >= 2);
+  const threaded = await runLoad({
+    ...LOAD_DEFAULTS,
+    port,
+    mode: "pipeline",
+    rate: 1000,
+    durationMs: 100,
+    concurrency: 2,
+    threads: 2,
+    timeoutMs: 200,
+  });
+  assert.match(threaded.aborted ?? "", /ninguna conexión .*conexión rechazada/);
+  assert.equal(threaded.sent, threaded.errorsTotal, "orders due meanwhile failed, none lost");
+  assert.ok(threaded.sent > 0);
+  assert.ok(threaded.failedConnections >= 2);
+});
+
+Deno.test("the command drives threads with progress and prints the tool's CPU per order", async () => {
+  await using t = await startTestServer({ max: 100_000, workMs: 0, workers: 1, sync: "normal" });
+  const result = await runCli([
+    "-p",
+    String(t.port),
+    "--mode",
+    "conexion",
+    "-n",
+    "300",
+    "-c",
+    "4",
+    "--threads",
+    "2",
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /^carga: .*300\/300 \(100%\)/m);
+  assert.match(result.stdout, /aceptados\s+300/);
+  assert.match(
+    result.stdout,
+    /herramienta\s+\d+\.\d µs de CPU por pedido · \d+\.\d\d núcleos \(2 hilos, \d+ en la máquina\)/,
+  );
 });
 
 function runCli(args: string[]) {
