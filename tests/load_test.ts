@@ -112,6 +112,70 @@ Deno.test("a pipelined closed loop on three threads sends each order once", asyn
   assert.equal(verification.stored, 3000);
 });
 
+/**
+ * A listener that greets, answers `ok` to every line, and counts the
+ * connections it accepted.
+ */
+function countingServer() {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const encoder = new TextEncoder();
+  const served: Promise<void>[] = [];
+  let accepted = 0;
+  let nextId = 1;
+  const serve = async (conn: Deno.Conn) => {
+    const buffer = new Uint8Array(65536);
+    try {
+      await conn.write(encoder.encode('{"ok":true,"tipo":"bienvenida","mensaje":"hola"}\n'));
+      for (let count = await conn.read(buffer); count !== null; count = await conn.read(buffer)) {
+        let replies = "";
+        for (const byte of buffer.subarray(0, count)) {
+          if (byte === 0x0a) replies += `{"ok":true,"id":${nextId++}}\n`;
+        }
+        await conn.write(encoder.encode(replies));
+      }
+    } catch {
+      // The client went away.
+    } finally {
+      conn.close();
+    }
+  };
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      accepted++;
+      served.push(serve(conn));
+    }
+  })();
+  return {
+    port: listener.addr.port,
+    get accepted() {
+      return accepted;
+    },
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      await accepting;
+      await Promise.all(served);
+    },
+  };
+}
+
+Deno.test("a pipelined run keeps the connections it opened before the orders started", async () => {
+  await using server = countingServer();
+  for (const threads of [1, 2]) {
+    const before = server.accepted;
+    const report = await runLoad({
+      ...LOAD_DEFAULTS,
+      port: server.port,
+      mode: "pipeline",
+      orders: 400,
+      concurrency: 4,
+      depth: 8,
+      threads,
+    });
+    assert.equal(report.accepted, 400);
+    assert.equal(server.accepted - before, 4, `${threads} threads: one connection per lane`);
+  }
+});
+
 Deno.test("with no server listening, attempts count as errors and a pipelined run gives up", async () => {
   const port = freePort();
   const report = await runLoad({

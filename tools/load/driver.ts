@@ -46,6 +46,8 @@ export class Driver implements LaneHost {
   /** Lanes given orders during the current pump, to flush at its end. */
   #touched: Lane[] = [];
   #source!: OrderSource;
+  /** Whether `drive` has started: a lane greeted before then has nothing to send yet. */
+  #driving = false;
   #lastOutcomeAt = 0;
   #lastConnectedAt = 0;
   #openConnections = 0;
@@ -94,6 +96,7 @@ export class Driver implements LaneHost {
   async drive(source: OrderSource, onTick?: () => void): Promise<DriverResult> {
     const now = performance.now();
     this.#source = source;
+    this.#driving = true;
     this.#lastConnectedAt = now;
     this.#lastOutcomeAt = now;
     this.#lag = new LagProbe(WATCHDOG_MS, now);
@@ -166,7 +169,7 @@ export class Driver implements LaneHost {
 
   /** Hands available orders to lanes with room, then sends them. */
   pump(): void {
-    if (this.#finished) return;
+    if (this.#finished || !this.#driving) return;
     const now = performance.now();
     const source = this.#source;
     source.refresh(now);
