@@ -4,6 +4,11 @@
  * itself was the limit of what it measured. {@linkcode toolCpu} and
  * {@linkcode saturationReasons} are pure; {@linkcode cpuMark} reads the clock.
  *
+ * The clock is the whole process's: run from `deno task load` it is the
+ * tool's alone; where `runLoad` runs inside a larger program (the bench),
+ * whatever else that process does meanwhile, other runs at the same time
+ * included, counts too.
+ *
  * **When the tool is saturated.** A run's figures describe the server only if
  * the tool kept up. It did not when either:
  *
@@ -34,7 +39,7 @@ export const LAG_QUANTILE = 0.9;
 
 /** The load tool's own cost over a run, as the report carries it. */
 export interface ToolCpu {
-  /** User plus system CPU time of the whole process over the run, seconds. */
+  /** User plus system CPU time of the whole process (every thread) over the run, seconds. */
   seconds: number;
   /** Microseconds of CPU per order sent. */
   usPerOrder: number;
