@@ -21,6 +21,8 @@ const encoder = new TextEncoder();
 
 /** One place orders go to: a persistent connection, or a slot of one-shot connections. */
 export interface Lane {
+  /** Its number among its run's lanes, from 0: the run keeps its bookkeeping by it. */
+  readonly slot: number;
   /** Whether it can take one more order now. */
   readonly hasRoom: boolean;
   /** Accepts one order; `start` is the time its latency counts from. */
@@ -102,6 +104,7 @@ function describe(error: unknown): string {
  * back in request order, so the oldest order in flight owns the next reply.
  */
 export class PipelineLane implements Lane {
+  readonly slot: number;
   readonly #run: LaneHost;
   readonly #depth: number;
   #conn: Deno.Conn | undefined;
@@ -118,7 +121,8 @@ export class PipelineLane implements Lane {
   #reconnect: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
-  constructor(run: LaneHost) {
+  constructor(run: LaneHost, slot: number) {
+    this.slot = slot;
     this.#run = run;
     this.#depth = run.options.depth;
     this.#indices = new Float64Array(this.#depth);
@@ -302,6 +306,7 @@ const AWAITING_REPLY = 2;
  * records the outcome; its only other promises are the socket's own.
  */
 export class ConnectionLane implements Lane {
+  readonly slot: number;
   readonly #run: LaneHost;
   readonly #buffer = new Uint8Array(CONNECTION_READ_BYTES);
   /** The `auth` line sent with each order, or nothing. */
@@ -313,7 +318,8 @@ export class ConnectionLane implements Lane {
   #failure: string | undefined;
   #closed = false;
 
-  constructor(run: LaneHost) {
+  constructor(run: LaneHost, slot: number) {
+    this.slot = slot;
     this.#run = run;
     const { token } = run.options;
     this.#preamble = token === undefined ? "" : authLine(token);
