@@ -331,7 +331,9 @@ export function renderReport(report: LoadReport): string {
     lines.push(
       `  saturada      la herramienta era el límite: ${cpu.saturation.join("; ")}; ` +
         "las cifras miden la herramienta, no solo el servidor" +
-        (cpu.threads < cpu.cpus ? ` (pruebe con --threads ${cpu.threads + 1})` : ""),
+        (cpu.threads < cpu.cpus
+          ? ` (si quedan núcleos libres, pruebe con --threads ${cpu.threads + 1})`
+          : ""),
     );
   }
   if (report.aborted) lines.push(`  interrumpido: ${report.aborted}`);

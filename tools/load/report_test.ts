@@ -156,7 +156,7 @@ Deno.test("the text report says so when the load tool itself was the limit", () 
   );
   assert.match(
     text,
-    /saturada\s+la herramienta era el límite: usó 0\.95 de 1 núcleo que sus hilos pueden ocupar;.* \(pruebe con --threads 2\)$/m,
+    /saturada\s+la herramienta era el límite: usó 0\.95 de 1 núcleo que sus hilos pueden ocupar;.* \(si quedan núcleos libres, pruebe con --threads 2\)$/m,
   );
   const busyMachine = renderReport(
     buildReport(new Tally(), {
