@@ -17,7 +17,7 @@ import { LagProbe } from "./tool_cpu.ts";
 import type { Ledger } from "./verify.ts";
 
 /** How often the watchdog looks for overdue orders (and measures the loop's lag). */
-export const WATCHDOG_MS = 100;
+const WATCHDOG_MS = 100;
 
 /** How a driver's share of the run ended. */
 export interface DriverResult {

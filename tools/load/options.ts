@@ -193,7 +193,7 @@ export const LOAD_FLAGS: readonly FlagSpec[] = [
 const DAY_MS = 86_400_000;
 
 /** Most `--threads`: far more than any machine this runs on has cores. */
-export const MAX_THREADS = 64;
+const MAX_THREADS = 64;
 
 /**
  * Threads a run uses when `--threads` is not given. A pipelined run costs a

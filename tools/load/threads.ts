@@ -163,10 +163,15 @@ export class ThreadPool {
   static async open(options: LoadOptions, tag: string, threads: number): Promise<ThreadPool> {
     const counter = new SharedArrayBuffer(4);
     const progress = new SharedArrayBuffer(8 * threads);
-    const workers = Array.from(
-      { length: threads },
-      () => new Worker(new URL("./thread.ts", import.meta.url), { type: "module" }),
-    );
+    const workers: Worker[] = [];
+    try {
+      while (workers.length < threads) {
+        workers.push(new Worker(new URL("./thread.ts", import.meta.url), { type: "module" }));
+      }
+    } catch (error) {
+      for (const worker of workers) worker.terminate();
+      throw error;
+    }
     const pool = new ThreadPool(workers, new Int32Array(progress));
     try {
       await pool.#untilEach("abierto", (worker, slot, lanes) =>
@@ -187,11 +192,6 @@ export class ThreadPool {
       throw error;
     }
     return pool;
-  }
-
-  /** Worker threads. */
-  get size(): number {
-    return this.#workers.length;
   }
 
   /** Orders with an outcome so far, and errors among them, as of the workers' last ticks. */
