@@ -95,7 +95,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "the load tool speaks TLS and authenticates, in both modes",
+  name: "the load tool speaks TLS and authenticates, in both modes, on one thread or two",
   ignore: !HAS_OPENSSL,
   async fn() {
     await using dir = await tempDir();
@@ -107,20 +107,23 @@ Deno.test({
       tokensFile: await writeTokens(dir.path),
     });
     for (const mode of ["conexion", "pipeline"] as const) {
-      const report = await runLoad({
-        ...LOAD_DEFAULTS,
-        host: "localhost",
-        port: t.port,
-        mode,
-        orders: 40,
-        concurrency: 4,
-        depth: 5,
-        quiet: true,
-        tls: { caCerts: [pki.ca] },
-        token: TOKENS.cliente,
-      });
-      assert.equal(report.accepted, 40, `${mode}: ${JSON.stringify(report)}`);
-      assert.equal(report.errorsTotal, 0, mode);
+      for (const threads of [1, 2]) {
+        const report = await runLoad({
+          ...LOAD_DEFAULTS,
+          host: "localhost",
+          port: t.port,
+          mode,
+          orders: 40,
+          concurrency: 4,
+          depth: 5,
+          threads,
+          quiet: true,
+          tls: { caCerts: [pki.ca] },
+          token: TOKENS.cliente,
+        });
+        assert.equal(report.accepted, 40, `${mode}, ${threads}: ${JSON.stringify(report)}`);
+        assert.equal(report.errorsTotal, 0, `${mode}, ${threads}`);
+      }
     }
     const refused = await runLoad({
       ...LOAD_DEFAULTS,

@@ -21,6 +21,8 @@ const encoder = new TextEncoder();
 
 /** One place orders go to: a persistent connection, or a slot of one-shot connections. */
 export interface Lane {
+  /** Its number among its run's lanes, from 0: the run keeps its bookkeeping by it. */
+  readonly slot: number;
   /** Whether it can take one more order now. */
   readonly hasRoom: boolean;
   /** Accepts one order; `start` is the time its latency counts from. */
@@ -58,15 +60,24 @@ export interface LaneHost {
 }
 
 /**
- * Opens one connection to the server: TCP with Nagle off, then TLS if asked
- * (the certificate verified against `--host`).
+ * Opens one connection to the server: TCP, then TLS if asked (the
+ * certificate verified against `--host`). Nagle's algorithm is turned off
+ * where it could hold back a write: on persistent connections, which write
+ * while earlier bytes are unacknowledged, and under TLS, whose handshake
+ * ends with two writes in a row. A plain one-order connection writes once,
+ * with nothing unacknowledged, so Nagle never delays it and the extra
+ * system call per order is skipped.
  */
-async function openConnection(options: LoadOptions): Promise<Deno.Conn> {
-  const { host, port } = options;
-  const conn = await Deno.connect({ hostname: host, port });
+function openConnection(options: LoadOptions, persistent: boolean): Promise<Deno.Conn> {
+  const connecting = Deno.connect({ hostname: options.host, port: options.port });
+  return persistent || options.tls ? connecting.then((conn) => prepare(conn, options)) : connecting;
+}
+
+function prepare(conn: Deno.TcpConn, options: LoadOptions): Promise<Deno.Conn> | Deno.Conn {
   conn.setNoDelay(true);
   if (!options.tls) return conn;
-  return await startClientTls(conn, {
+  const { host, port } = options;
+  return startClientTls(conn, {
     hostname: host,
     tls: options.tls,
     target: `${host}:${port}`,
@@ -93,6 +104,7 @@ function describe(error: unknown): string {
  * back in request order, so the oldest order in flight owns the next reply.
  */
 export class PipelineLane implements Lane {
+  readonly slot: number;
   readonly #run: LaneHost;
   readonly #depth: number;
   #conn: Deno.Conn | undefined;
@@ -109,7 +121,8 @@ export class PipelineLane implements Lane {
   #reconnect: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
-  constructor(run: LaneHost) {
+  constructor(run: LaneHost, slot: number) {
+    this.slot = slot;
     this.#run = run;
     this.#depth = run.options.depth;
     this.#indices = new Float64Array(this.#depth);
@@ -124,7 +137,7 @@ export class PipelineLane implements Lane {
   async connect(): Promise<void> {
     let conn: Deno.Conn;
     try {
-      conn = await openConnection(this.#run.options);
+      conn = await openConnection(this.#run.options, true);
     } catch (error) {
       this.#connectFailed(describe(error));
       return;
@@ -282,24 +295,34 @@ export class PipelineLane implements Lane {
   }
 }
 
+/** Where a {@linkcode ConnectionLane}'s exchange is. */
+const AWAITING_GREETING = 0;
+const AWAITING_AUTH = 1;
+const AWAITING_REPLY = 2;
+
 /**
  * One order at a time, each on a new connection: connect, read the greeting,
- * send, read the reply, close.
+ * send, read the reply, close. One async call per order does all of it and
+ * records the outcome; its only other promises are the socket's own.
  */
 export class ConnectionLane implements Lane {
+  readonly slot: number;
   readonly #run: LaneHost;
   readonly #buffer = new Uint8Array(CONNECTION_READ_BYTES);
+  /** The `auth` line sent with each order, or nothing. */
+  readonly #preamble: string;
   #busy = false;
   #start = 0;
   #conn: Deno.Conn | undefined;
-  /** Lines read past the one returned, within the current attempt. */
-  #pendingLines: ServerLine[] = [];
   /** Why the current attempt was cut short by `fail`, if it was. */
   #failure: string | undefined;
   #closed = false;
 
-  constructor(run: LaneHost) {
+  constructor(run: LaneHost, slot: number) {
+    this.slot = slot;
     this.#run = run;
+    const { token } = run.options;
+    this.#preamble = token === undefined ? "" : authLine(token);
   }
 
   get hasRoom(): boolean {
@@ -310,14 +333,7 @@ export class ConnectionLane implements Lane {
     this.#busy = true;
     this.#start = start;
     this.#failure = undefined;
-    this.#attempt(index).then((outcome) => {
-      this.#busy = false;
-      this.#conn = undefined;
-      if (outcome.tipo === "fallo") this.#run.failed(this.#failure ?? outcome.reason);
-      else this.#run.replied(index, start, outcome.line, performance.now());
-      this.#run.markReady(this);
-      this.#run.pump();
-    });
+    this.#attempt(index, start);
   }
 
   flush(): void {
@@ -343,67 +359,63 @@ export class ConnectionLane implements Lane {
     this.fail("fin de la carga");
   }
 
-  async #attempt(
-    index: number,
-  ): Promise<{ tipo: "respuesta"; line: ServerLine } | { tipo: "fallo"; reason: string }> {
-    const { token } = this.#run.options;
-    let conn: Deno.Conn;
+  /** Sends order `index` on a connection of its own; never rejects. */
+  async #attempt(index: number, start: number): Promise<void> {
+    let reply: ServerLine | undefined;
+    let reason = "";
+    let conn: Deno.Conn | undefined;
     try {
-      conn = await openConnection(this.#run.options);
-    } catch (error) {
-      return { tipo: "fallo", reason: describe(error) };
-    }
-    this.#conn = conn;
-    this.#pendingLines = [];
-    if (this.#failure !== undefined) {
-      conn.close();
-      return { tipo: "fallo", reason: this.#failure };
-    }
-    try {
+      conn = await openConnection(this.#run.options, false);
+      this.#conn = conn;
       const reader = new ReplyReader();
-      const greeting = await this.#readLine(conn, reader);
-      // A server at its connection limit answers the greeting with the reason and closes:
-      // that is this order's rejection.
-      if (greeting.tipo === "error") return { tipo: "respuesta", line: greeting };
-      if (greeting.tipo !== "saludo") return { tipo: "fallo", reason: "saludo ilegible" };
-      // With a token, auth and the order go in one write; a refused auth is the order's outcome.
-      const preamble = token === undefined ? "" : authLine(token);
-      await writeAll(conn, encoder.encode(preamble + this.#run.orders.line(index)));
-      let authPending = token !== undefined;
-      while (true) {
-        const line = await this.#readLine(conn, reader);
-        if (line.tipo === "evento") continue;
-        if (line.tipo === "ilegible" || line.tipo === "saludo") {
-          return { tipo: "fallo", reason: "respuesta ilegible" };
+      let stage = AWAITING_GREETING;
+      while (reply === undefined && reason === "" && this.#failure === undefined) {
+        const count = await conn.read(this.#buffer);
+        if (count === null) throw new Error("el servidor cerró la conexión");
+        for (const line of reader.push(this.#buffer.subarray(0, count))) {
+          if (stage === AWAITING_GREETING) {
+            // A server at its connection limit answers the greeting with the reason and
+            // closes: that is this order's rejection.
+            if (line.tipo === "error") reply = line;
+            else if (line.tipo !== "saludo") reason = "saludo ilegible";
+            else {
+              // With a token, auth and the order go in one write; a refused auth is the
+              // order's outcome.
+              let bytes = encoder.encode(this.#preamble + this.#run.orders.line(index));
+              while (bytes.length > 0) bytes = bytes.subarray(await conn.write(bytes));
+              stage = this.#preamble === "" ? AWAITING_REPLY : AWAITING_AUTH;
+              continue;
+            }
+          } else if (line.tipo === "evento") {
+            continue;
+          } else if (line.tipo === "ilegible" || line.tipo === "saludo") {
+            reason = "respuesta ilegible";
+          } else if (stage === AWAITING_AUTH && line.tipo === "ok") {
+            stage = AWAITING_REPLY;
+            continue;
+          } else {
+            reply = line;
+          }
+          break;
         }
-        if (authPending && line.tipo === "ok") {
-          authPending = false;
-          continue;
-        }
-        return { tipo: "respuesta", line };
       }
     } catch (error) {
-      return { tipo: "fallo", reason: describe(error) };
+      reason = describe(error);
     } finally {
       try {
-        conn.close();
+        conn?.close();
       } catch {
         // Closed by fail().
       }
     }
-  }
-
-  async #readLine(conn: Deno.Conn, reader: ReplyReader): Promise<ServerLine> {
-    const pending = this.#pendingLines;
-    if (pending.length > 0) return pending.shift()!;
-    while (true) {
-      const count = await conn.read(this.#buffer);
-      if (count === null) throw new Error("el servidor cerró la conexión");
-      const lines = reader.push(this.#buffer.subarray(0, count));
-      if (lines.length > 0) {
-        this.#pendingLines = lines.slice(1);
-        return lines[0]!;
-      }
+    this.#busy = false;
+    this.#conn = undefined;
+    if (this.#failure !== undefined || reply === undefined) {
+      this.#run.failed(this.#failure ?? reason);
+    } else {
+      this.#run.replied(index, start, reply, performance.now());
     }
+    this.#run.markReady(this);
+    this.#run.pump();
   }
 }

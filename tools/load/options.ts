@@ -30,6 +30,12 @@ export interface LoadOptions {
   concurrency: number;
   /** Pipeline: orders in flight per connection. */
   depth: number;
+  /**
+   * JavaScript threads that drive the connections: 1 drives them on the
+   * calling thread, more spreads them over that many workers (never more
+   * than `concurrency`). Absent: {@linkcode defaultThreads}.
+   */
+  threads?: number;
   /** Open loop: arrivals per second; absent for a closed loop. */
   rate?: number;
   /** Open loop: length of the arrival schedule, in milliseconds. */
@@ -120,6 +126,13 @@ export const LOAD_FLAGS: readonly FlagSpec[] = [
     description: "pipeline: pedidos en vuelo por conexión",
   },
   {
+    name: "threads",
+    type: "string",
+    placeholder: "N",
+    default: "1, o 2 en conexion con 4 núcleos o más",
+    description: "hilos que llevan las conexiones (más de 1: Web Workers, cada uno con su parte)",
+  },
+  {
     name: "rate",
     type: "string",
     placeholder: "R",
@@ -179,6 +192,37 @@ export const LOAD_FLAGS: readonly FlagSpec[] = [
 
 const DAY_MS = 86_400_000;
 
+/** Most `--threads`: far more than any machine this runs on has cores. */
+const MAX_THREADS = 64;
+
+/**
+ * Threads a run uses when `--threads` is not given. A pipelined run costs a
+ * few microseconds of CPU per order, so one thread drives far more than a
+ * server can take, and a second only adds its own wake-ups: one. In
+ * `conexion` mode every order pays for a connect, a close and four socket
+ * operations, around 90 µs of CPU, so one thread tops out near 10,000 orders
+ * a second. A second thread lifts that ceiling but costs about 15 % more CPU
+ * per order (fewer completions per wake-up), and on a two-core machine,
+ * where the server needs the other core, it lowered the rate measured
+ * against the trivial server: two threads only where there are at least
+ * four cores.
+ *
+ * @example
+ * ```ts
+ * defaultThreads("pipeline", 8); // 1
+ * defaultThreads("conexion", 8); // 2
+ * defaultThreads("conexion", 2); // 1
+ * ```
+ */
+export function defaultThreads(mode: LoadMode, cpus: number): number {
+  return mode === "conexion" && cpus >= 4 ? 2 : 1;
+}
+
+/** The threads a run really uses: as asked (or the default), and never more than its connections. */
+export function threadsFor(options: LoadOptions, cpus: number): number {
+  return Math.min(options.threads ?? defaultThreads(options.mode, cpus), options.concurrency);
+}
+
 /** A flag holding a decimal number in [min, max], e.g. `0.05` or `2.5`. */
 function decimalFlag(min: number, max: number) {
   const message = `debe ser un número entre ${min} y ${max}`;
@@ -195,6 +239,7 @@ const loadFlagsSchema = z.object({
   orders: integerFlag(1, 100_000_000).optional(),
   concurrency: integerFlag(1, 100_000).optional(),
   depth: integerFlag(1, 100_000).optional(),
+  threads: integerFlag(1, MAX_THREADS).optional(),
   rate: decimalFlag(0.001, 10_000_000).optional(),
   duration: decimalFlag(0.001, DAY_MS / 1000).optional(),
   bad: decimalFlag(0, 1).optional(),
@@ -252,6 +297,7 @@ export function parseLoadArgs(args: readonly string[]): LoadCommand {
       orders: flags.orders ?? LOAD_DEFAULTS.orders,
       concurrency: flags.concurrency ?? LOAD_DEFAULTS.concurrency,
       depth: flags.depth ?? LOAD_DEFAULTS.depth,
+      ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
       ...(flags.rate !== undefined ? { rate: flags.rate } : {}),
       durationMs: (flags.duration ?? LOAD_DEFAULTS.durationMs / 1000) * 1000,
       bad: flags.bad ?? LOAD_DEFAULTS.bad,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../../lib/util/cli.ts";
-import { LOAD_DEFAULTS, parseLoadArgs } from "./options.ts";
+import { defaultThreads, LOAD_DEFAULTS, parseLoadArgs, threadsFor } from "./options.ts";
 
 function options(args: string[]) {
   const command = parseLoadArgs(args);
@@ -64,6 +64,29 @@ Deno.test("verification flags are read together", () => {
   assert.equal(parsed.quiet, true);
 });
 
+Deno.test("threads are read from --threads, or left to the default for the mode", () => {
+  assert.equal(options(["--threads", "3"]).threads, 3);
+  assert.equal(options([]).threads, undefined);
+  const conexion = options(["-c", "50"]);
+  assert.equal(threadsFor(conexion, 8), 2);
+  assert.equal(threadsFor(conexion, 2), 1);
+  assert.equal(threadsFor(options(["--mode", "pipeline"]), 8), 1);
+});
+
+Deno.test("one thread drives a pipelined run; one-order connections get two from four cores", () => {
+  assert.equal(defaultThreads("pipeline", 2), 1);
+  assert.equal(defaultThreads("pipeline", 16), 1);
+  assert.equal(defaultThreads("conexion", 1), 1);
+  assert.equal(defaultThreads("conexion", 3), 1);
+  assert.equal(defaultThreads("conexion", 4), 2);
+  assert.equal(defaultThreads("conexion", 16), 2);
+});
+
+Deno.test("a run never has more threads than connections", () => {
+  assert.equal(threadsFor(options(["--threads", "8", "-c", "3"]), 16), 3);
+  assert.equal(threadsFor(options(["--threads", "4", "-c", "1"]), 16), 1);
+});
+
 Deno.test("help wins over everything else", () => {
   assert.deepEqual(parseLoadArgs(["--help", "--mode", "nada"]), { kind: "help" });
 });
@@ -77,6 +100,7 @@ Deno.test("bad values and contradictory flags are one-line usage errors naming t
     [["--rate", "100", "-n", "10"], /no pueden usarse juntos/],
     [["--duration", "3"], /solo tiene sentido con --rate/],
     [["--depth", "4"], /solo tiene sentido con --mode pipeline/],
+    [["--threads", "0"], /^--threads: debe ser un entero entre 1 y 64$/],
     [["--wait-done"], /necesitan --verify/],
     [["--nada"], /opción desconocida: --nada/],
     [["extra"], /argumento inesperado: extra/],

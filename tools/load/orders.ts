@@ -23,6 +23,24 @@ export const CLIENT_PREFIX = "carga";
 // "café" and "nº" are there on purpose: content must survive UTF-8 both ways.
 const PRODUCTS = ["pan", "leche", "huevos", "café", "arroz", "aceite", "tomates", "queso"];
 
+/** The products of message `index`: one to three, a function of `index % 3` and `index % 8`. */
+function productsOf(index: number): string[] {
+  const productos: string[] = [];
+  for (let k = 0; k < 1 + index % 3; k++) productos.push(PRODUCTS[(index + k) % PRODUCTS.length]!);
+  return productos;
+}
+
+/** The products repeat every 24 indices (3 × 8): their JSON, by `index % 24`, built once. */
+const PRODUCT_CYCLE = 24;
+const PRODUCTS_JSON = Array.from(
+  { length: PRODUCT_CYCLE },
+  (_, i) => JSON.stringify(productsOf(i)),
+);
+
+function direccionOf(index: number): string {
+  return `Calle ${1 + index % 997} nº ${index}`;
+}
+
 /**
  * A fresh random tag naming one run, 8 lowercase hex digits.
  *
@@ -86,23 +104,21 @@ export class OrderGenerator {
 
   /** The content message `index` carries (for an invalid one, what it would have carried). */
   content(index: number): OrderContent {
-    const count = 1 + index % 3;
-    const productos: string[] = [];
-    for (let k = 0; k < count; k++) productos.push(PRODUCTS[(index + k) % PRODUCTS.length]!);
     return {
       cliente: this.#clientPrefix + index,
-      productos,
-      direccion: `Calle ${1 + index % 997} nº ${index}`,
+      productos: productsOf(index),
+      direccion: direccionOf(index),
     };
   }
 
   /** Message `index` as one NDJSON line, newline included. */
   line(index: number): string {
-    const { cliente, productos, direccion } = this.content(index);
+    const cliente = this.#clientPrefix + index;
+    const direccion = direccionOf(index);
     switch (this.kind(index)) {
       case "valido":
         return `{"cliente":"${cliente}","productos":${
-          JSON.stringify(productos)
+          PRODUCTS_JSON[index % PRODUCT_CYCLE]
         },"direccion":"${direccion}"}\n`;
       case "json_invalido":
         return `{"cliente":"${cliente}",,"direccion":"${direccion}"}\n`;

@@ -3,9 +3,10 @@
  * classify each one as a greeting, a success, a failure with its `codigo`, or
  * an event. Pure: bytes in, values out.
  *
- * The two lines a load run receives by the hundred thousand, `{"ok":true,"id":N,`
- * and `{"ok":false,"codigo":"C"`, are recognised from their bytes without
- * decoding or `JSON.parse`; any other shape (other key order, greetings,
+ * The lines a load run receives by the hundred thousand, `{"ok":true,"id":N,`
+ * and `{"ok":false,"codigo":"C"`, and the greeting that opens every
+ * connection, `{"ok":true,"tipo":"bienvenida",`, are recognised from their
+ * bytes without decoding or `JSON.parse`; any other shape (other key order,
  * events) goes through `JSON.parse`, so a server that orders its keys
  * differently is still understood, only more slowly.
  *
@@ -28,6 +29,8 @@ const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;
 const OK_PREFIX = new TextEncoder().encode('{"ok":true,"id":');
 const ERROR_PREFIX = new TextEncoder().encode('{"ok":false,"codigo":"');
+const GREETING_PREFIX = new TextEncoder().encode('{"ok":true,"tipo":"bienvenida",');
+const SALUDO: ServerLine = Object.freeze({ tipo: "saludo" });
 const MAX_CODIGO = 64;
 const decoder = new TextDecoder();
 
@@ -82,6 +85,8 @@ export function classify(bytes: Uint8Array, start: number, end: number): ServerL
     if (position > first && position - first <= 15 && (next === COMMA || next === CLOSE_BRACE)) {
       return { tipo: "ok", id };
     }
+  } else if (startsWith(bytes, start, end, GREETING_PREFIX)) {
+    return SALUDO;
   } else if (startsWith(bytes, start, end, ERROR_PREFIX)) {
     const from = start + ERROR_PREFIX.length;
     const quote = bytes.subarray(from, Math.min(end, from + MAX_CODIGO)).indexOf(QUOTE);
@@ -107,7 +112,7 @@ export function classifyText(texto: string): ServerLine {
   }
   const line = value as Record<string, unknown>;
   if ("evento" in line && !("ok" in line)) return { tipo: "evento" };
-  if (line.ok === true && line.tipo === "bienvenida") return { tipo: "saludo" };
+  if (line.ok === true && line.tipo === "bienvenida") return SALUDO;
   if (line.ok === true) {
     return { tipo: "ok", id: Number.isSafeInteger(line.id) ? line.id as number : undefined };
   }

@@ -60,7 +60,8 @@ Deno.test("other key orders and unknown shapes fall back to JSON, or are unreada
   const reader = new ReplyReader();
   assert.deepEqual(
     reader.push(bytes(
-      '{"id":5,"ok":true}\n{"codigo":"interno","ok":false}\n{"ok":true}\nhola\n[1]\n{"ok":true,"id":1e3}\n',
+      '{"id":5,"ok":true}\n{"codigo":"interno","ok":false}\n{"ok":true}\nhola\n[1]\n{"ok":true,"id":1e3}\n' +
+        '{"tipo":"bienvenida","ok":true}\n',
     )),
     [
       { tipo: "ok", id: 5 },
@@ -69,6 +70,7 @@ Deno.test("other key orders and unknown shapes fall back to JSON, or are unreada
       { tipo: "ilegible", texto: "hola" },
       { tipo: "ilegible", texto: "[1]" },
       { tipo: "ok", id: 1000 },
+      { tipo: "saludo" },
     ],
   );
 });

@@ -8,6 +8,7 @@
 import { Histogram } from "../../lib/stats/histogram.ts";
 import type { OrderKind } from "./orders.ts";
 import type { ServerLine } from "./replies.ts";
+import type { ToolCpu } from "./tool_cpu.ts";
 import type { Verification } from "./verify.ts";
 
 /** Latency summary, milliseconds. */
@@ -61,9 +62,29 @@ export interface LoadReport {
   repliesPerSecond: number;
   /** From send (closed loop) or from due time (open loop) to reply. */
   latencyMs: LatencySummary;
+  /** The load tool's own CPU use over the run, and whether it was itself the limit. */
+  toolCpu: ToolCpu;
   /** Why the run stopped early, if it did. */
   aborted?: string;
   verification?: Verification;
+}
+
+/** Where a tally puts each latency: its own histogram, or a batch bound for another thread. */
+export interface LatencySink {
+  record(valueMs: number): void;
+}
+
+/** A tally's counters as plain values, to send from a thread and add up in another. */
+export interface TallyCounts {
+  sent: number;
+  accepted: number;
+  rejectedTotal: number;
+  errorsTotal: number;
+  unexpected: number;
+  failedConnections: number;
+  rejected: [string, number][];
+  errors: [string, number][];
+  bad: BadSummary;
 }
 
 /**
@@ -79,8 +100,9 @@ export interface LoadReport {
  * ```
  */
 export class Tally {
-  /** Latencies of every reply, milliseconds. */
+  /** Latencies of every reply, milliseconds (empty when they go to another sink). */
   readonly latency: Histogram = new Histogram();
+  readonly #sink: LatencySink;
   sentCount = 0;
   accepted = 0;
   rejectedTotal = 0;
@@ -90,6 +112,11 @@ export class Tally {
   readonly rejected = new Map<string, number>();
   readonly errors = new Map<string, number>();
   readonly bad: BadSummary = { sent: 0, answered: 0, wrong: 0 };
+
+  /** @param sink where latencies go instead of {@linkcode Tally.latency}, if given */
+  constructor(sink?: LatencySink) {
+    this.#sink = sink ?? this.latency;
+  }
 
   /** Orders sent and not yet answered or failed. */
   get outstanding(): number {
@@ -109,7 +136,7 @@ export class Tally {
 
   /** Counts the reply to one order of `kind`. `line` must be `ok` or `error`. */
   reply(kind: OrderKind, line: ServerLine, latencyMs: number): void {
-    this.latency.record(Math.max(0, latencyMs));
+    this.#sink.record(Math.max(0, latencyMs));
     if (line.tipo === "ok") {
       this.accepted++;
       if (kind !== "valido") {
@@ -137,6 +164,40 @@ export class Tally {
     this.errorsTotal += count;
     this.errors.set(reason, (this.errors.get(reason) ?? 0) + count);
   }
+
+  /** The counters (not the latencies) as plain values. */
+  counts(): TallyCounts {
+    return {
+      sent: this.sentCount,
+      accepted: this.accepted,
+      rejectedTotal: this.rejectedTotal,
+      errorsTotal: this.errorsTotal,
+      unexpected: this.unexpected,
+      failedConnections: this.failedConnections,
+      rejected: [...this.rejected],
+      errors: [...this.errors],
+      bad: { ...this.bad },
+    };
+  }
+
+  /** Adds another tally's counters to these. */
+  add(counts: TallyCounts): void {
+    this.sentCount += counts.sent;
+    this.accepted += counts.accepted;
+    this.rejectedTotal += counts.rejectedTotal;
+    this.errorsTotal += counts.errorsTotal;
+    this.unexpected += counts.unexpected;
+    this.failedConnections += counts.failedConnections;
+    for (const [codigo, n] of counts.rejected) {
+      this.rejected.set(codigo, (this.rejected.get(codigo) ?? 0) + n);
+    }
+    for (const [reason, n] of counts.errors) {
+      this.errors.set(reason, (this.errors.get(reason) ?? 0) + n);
+    }
+    this.bad.sent += counts.bad.sent;
+    this.bad.answered += counts.bad.answered;
+    this.bad.wrong += counts.bad.wrong;
+  }
 }
 
 /** What the report needs besides the counters. */
@@ -150,6 +211,7 @@ export type RunInfo = Pick<
   | "rate"
   | "startedAt"
   | "elapsedMs"
+  | "toolCpu"
   | "aborted"
 >;
 
@@ -259,6 +321,21 @@ export function renderReport(report: LoadReport): string {
     } · p99.9 ${formatMs(lat.p999)} · máx ${formatMs(lat.max)}` +
       (report.loop === "abierto" ? " (desde la hora programada)" : ""),
   );
+  const cpu = report.toolCpu;
+  lines.push(
+    `  herramienta   ${cpu.usPerOrder.toFixed(1)} µs de CPU por pedido · ${
+      cpu.cores.toFixed(2)
+    } núcleos (${cpu.threads} ${cpu.threads === 1 ? "hilo" : "hilos"}, ${cpu.cpus} en la máquina)`,
+  );
+  if (cpu.saturation.length > 0) {
+    lines.push(
+      `  saturada      la herramienta era el límite: ${cpu.saturation.join("; ")}; ` +
+        "las cifras miden la herramienta, no solo el servidor" +
+        (cpu.threads < cpu.cpus
+          ? ` (si quedan núcleos libres, pruebe con --threads ${cpu.threads + 1})`
+          : ""),
+    );
+  }
   if (report.aborted) lines.push(`  interrumpido: ${report.aborted}`);
   return lines.join("\n");
 }

@@ -11,6 +11,16 @@ const INFO = {
   depth: 8,
   startedAt: 0,
   elapsedMs: 2000,
+  toolCpu: {
+    seconds: 0.4,
+    usPerOrder: 40,
+    cores: 0.2,
+    threads: 1,
+    cpus: 2,
+    loopLagMs: 0,
+    loopLagMaxMs: 1,
+    saturation: [],
+  },
 };
 
 Deno.test("every order ends as exactly one of accepted, rejected or error", () => {
@@ -84,6 +94,35 @@ Deno.test("throughput divides by the elapsed time and latency comes from the his
   assert.equal(report.latencyMs.count, 1000);
 });
 
+Deno.test("tallies counted on several threads add up to one tally of every outcome", () => {
+  const latencies: number[] = [];
+  const a = new Tally({ record: (ms) => latencies.push(ms) });
+  const b = new Tally({ record: (ms) => latencies.push(ms) });
+  a.sent("valido");
+  a.reply("valido", { tipo: "ok", id: 1 }, 2);
+  a.sent("json_invalido");
+  a.reply("json_invalido", { tipo: "error", codigo: "json_invalido" }, -1);
+  b.sent("valido");
+  b.reply("valido", { tipo: "error", codigo: "limite" }, 4);
+  b.sent("valido");
+  b.error("tiempo agotado");
+  b.failedConnections = 2;
+  assert.equal(a.latency.count, 0, "latencies went to the sink, not the histogram");
+  assert.deepEqual(latencies, [2, 0, 4]);
+  const whole = new Tally();
+  whole.add(a.counts());
+  whole.add(b.counts());
+  whole.add(b.counts());
+  const report = buildReport(whole, INFO);
+  assert.equal(report.sent, 2 + 2 * 2);
+  assert.equal(report.accepted, 1);
+  assert.deepEqual(report.rejected, { json_invalido: 1, limite: 2 });
+  assert.deepEqual(report.errors, { "tiempo agotado": 2 });
+  assert.deepEqual(report.bad, { sent: 1, answered: 1, wrong: 0 });
+  assert.equal(report.failedConnections, 4);
+  assert.equal(whole.outstanding, 0);
+});
+
 Deno.test("an empty run reports zeros, not NaN, so its JSON stays numeric", () => {
   const summary = summarizeLatency(new Histogram());
   assert.deepEqual(summary, { count: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 });
@@ -106,4 +145,24 @@ Deno.test("the text report shows counts by codigo and the latency percentiles", 
   assert.match(text, /rechazados\s+1 \(limite: 1\)/);
   assert.match(text, /errores\s+1 \(conexión reiniciada: 1\)/);
   assert.match(text, /p50 .* p90 .* p99 .* p99\.9 .* máx 3\.00 ms/);
+  assert.match(text, /herramienta\s+40\.0 µs de CPU por pedido · 0\.20 núcleos \(1 hilo, 2 en/);
+  assert.doesNotMatch(text, /saturada/);
+});
+
+Deno.test("the text report says so when the load tool itself was the limit", () => {
+  const saturation = ["usó 0.95 de 1 núcleo que sus hilos pueden ocupar"];
+  const text = renderReport(
+    buildReport(new Tally(), { ...INFO, toolCpu: { ...INFO.toolCpu, cores: 0.95, saturation } }),
+  );
+  assert.match(
+    text,
+    /saturada\s+la herramienta era el límite: usó 0\.95 de 1 núcleo que sus hilos pueden ocupar;.* \(si quedan núcleos libres, pruebe con --threads 2\)$/m,
+  );
+  const busyMachine = renderReport(
+    buildReport(new Tally(), {
+      ...INFO,
+      toolCpu: { ...INFO.toolCpu, threads: 2, cores: 1.9, saturation: ["usó 1.90 de 2 núcleos"] },
+    }),
+  );
+  assert.match(busyMachine, /saturada .*servidor$/m, "no more threads to suggest on two cores");
 });

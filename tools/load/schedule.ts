@@ -1,29 +1,23 @@
 /**
  * Open-loop arrivals: order `i` is due at `start + i / rate`, whatever the
  * server did with the orders before it. A caller that falls behind (a slow
- * server, a stalled event loop) takes every overdue order at once, each with
- * its own due time, and measures latency from that due time: a stall then
- * shows in the latencies instead of silently thinning the arrivals
- * (coordinated omission). Pure: the caller passes the clock in.
+ * server, a stalled event loop) finds every overdue order due at once, each
+ * with its own due time, and measures latency from that due time: a stall
+ * then shows in the latencies instead of silently thinning the arrivals
+ * (coordinated omission). Pure: the caller passes the clock in, and keeps
+ * track of which orders it has taken (`tools/load/source.ts`).
  *
  * @module
  */
-
-/** A contiguous run of due orders: indices `from` (inclusive) to `to` (exclusive). */
-export interface DueRange {
-  from: number;
-  to: number;
-}
 
 /**
  * @example
  * ```ts
  * const schedule = new OpenLoopSchedule({ rate: 1000, durationMs: 10, startMs: 0 });
  * schedule.total; // 10
- * schedule.take(3.5); // { from: 0, to: 4 }: orders due at 0, 1, 2 and 3 ms
+ * schedule.dueBy(3.5); // 4: orders due at 0, 1, 2 and 3 ms
  * schedule.dueAt(4); // 4
- * schedule.take(100); // { from: 4, to: 10 }
- * schedule.finished; // true
+ * schedule.dueBy(100); // 10
  * ```
  */
 export class OpenLoopSchedule {
@@ -31,10 +25,9 @@ export class OpenLoopSchedule {
   readonly rate: number;
   /** Orders in the whole run: those due before `startMs + durationMs`. */
   readonly total: number;
-  /** When order 0 is due (same clock as `take`). */
+  /** When order 0 is due (same clock as `dueBy`). */
   readonly startMs: number;
   readonly #intervalMs: number;
-  #next = 0;
 
   /** @throws {RangeError} if rate or duration is not positive and finite */
   constructor(options: { rate: number; durationMs: number; startMs: number }) {
@@ -56,30 +49,14 @@ export class OpenLoopSchedule {
     return this.startMs + index * this.#intervalMs;
   }
 
-  /** Whether every order of the run has been handed out. */
-  get finished(): boolean {
-    return this.#next >= this.total;
-  }
-
-  /** When the next order not yet taken is due; undefined once finished. */
-  get nextDueAt(): number | undefined {
-    return this.finished ? undefined : this.dueAt(this.#next);
-  }
-
-  /**
-   * Hands out every order due at or before `nowMs` and not yet taken (an
-   * empty range if none is).
-   */
-  take(nowMs: number): DueRange {
-    const from = this.#next;
-    if (nowMs < this.startMs) return { from, to: from };
+  /** How many orders are due at or before `nowMs`: indices `0` to `dueBy(nowMs) - 1`. */
+  dueBy(nowMs: number): number {
+    if (nowMs < this.startMs) return 0;
     // Index of the last order due by now (at most the last of the run),
     // guarded against rounding either way.
     let last = Math.min(this.total - 1, Math.floor((nowMs - this.startMs) / this.#intervalMs));
     while (last >= 0 && this.dueAt(last) > nowMs) last--;
     while (last + 1 < this.total && this.dueAt(last + 1) <= nowMs) last++;
-    const to = Math.max(from, last + 1);
-    this.#next = to;
-    return { from, to };
+    return last + 1;
   }
 }

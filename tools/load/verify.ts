@@ -74,6 +74,29 @@ export class Ledger {
   *entries(): IterableIterator<[index: number, id: number]> {
     for (let i = 0; i < this.#size; i++) yield [this.#indices[i]!, this.#ids[i]!];
   }
+
+  /** The ledger as plain values (copies), to send from a thread and add to another ledger. */
+  export(): LedgerPart {
+    return {
+      ids: this.#ids.slice(0, this.#size),
+      indices: this.#indices.slice(0, this.#size),
+      sent: this.#sent,
+    };
+  }
+
+  /** Adds another ledger's pairs and sent messages to this one. */
+  merge(part: LedgerPart): void {
+    for (let i = 0; i < part.ids.length; i++) this.add(part.ids[i]!, part.indices[i]!);
+    if (part.sent > 0) this.markSent(part.sent - 1);
+  }
+}
+
+/** A {@linkcode Ledger}'s contents as plain values. */
+export interface LedgerPart {
+  ids: Float64Array<ArrayBuffer>;
+  indices: Float64Array<ArrayBuffer>;
+  /** Messages below this index were sent. */
+  sent: number;
 }
 
 /** A stored order, as verification reads it. */

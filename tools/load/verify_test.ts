@@ -37,6 +37,33 @@ function ledgerOf(pairs: [id: number, index: number][]): Ledger {
   return ledger;
 }
 
+Deno.test("ledgers kept by several threads add up to one ledger of the whole run", () => {
+  const a = new Ledger();
+  const b = new Ledger();
+  a.markSent(0);
+  a.add(11, 0);
+  b.markSent(1);
+  b.markSent(3);
+  b.add(12, 1);
+  b.add(14, 3);
+  a.markSent(2);
+  const whole = new Ledger();
+  whole.merge(a.export());
+  whole.merge(b.export());
+  whole.merge(new Ledger().export());
+  assert.equal(whole.sent, 4);
+  assert.deepEqual([...whole.entries()], [[0, 11], [1, 12], [3, 14]]);
+});
+
+Deno.test("a ledger grows past its first allocation and exports only what it holds", () => {
+  const ledger = new Ledger();
+  for (let i = 0; i < 3000; i++) ledger.add(1000 + i, i);
+  const part = ledger.export();
+  assert.equal(part.ids.length, 3000);
+  assert.equal(part.indices[2999], 2999);
+  assert.equal(part.ids[2999], 3999);
+});
+
 Deno.test("a database holding every acknowledged order once, as sent, passes", () => {
   const pairs = valid.map((index, k) => [k + 1, index] as [number, number]);
   const result = verifyOrders(ledgerOf(pairs), pairs.map(([id, index]) => row(id, index)), orders, {
