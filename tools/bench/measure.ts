@@ -52,7 +52,7 @@ import {
 import { type ProfileSummary, summarizeProfile } from "./profile.ts";
 import { type ClusterBench, measureCluster } from "./cluster.ts";
 import { postgresUnavailable } from "../postgres/throwaway.ts";
-import { type BenchDocument, grouped, mebibytes, resultRows } from "./tables.ts";
+import { type BenchDocument, fixed, grouped, mebibytes, resultRows } from "./tables.ts";
 
 const encoder = new TextEncoder();
 /** Admission limit of every real server: far above what a run keeps in flight. */
@@ -220,6 +220,14 @@ class Bench {
   }
 
   #check(label: string, report: LoadReport) {
+    if (report.toolCpu.saturation.length > 0) {
+      this.warnings.push(
+        `${label}: the load tool itself was the limit (${report.toolCpu.saturation.join("; ")}; ${
+          fixed(report.toolCpu.usPerOrder, 1)
+        } µs of its CPU per order): that figure is a ` +
+          "floor of what the server can do.",
+      );
+    }
     if (report.errorsTotal > 0 || report.unexpected > 0 || report.aborted) {
       this.warnings.push(
         `${label}: ${report.errorsTotal} transport errors, ${report.unexpected} unexpected replies` +
