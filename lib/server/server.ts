@@ -32,7 +32,7 @@ import { ClusterCapacity } from "../cluster/capacity.ts";
 import { claimTarget, ClusterPool } from "../cluster/pool.ts";
 import { BacklogPool, windowFor } from "../orders/backlog.ts";
 import { encodeLine, failure, greeting } from "../wire/protocol.ts";
-import { GroupCommitter } from "../store/group_commit.ts";
+import { GroupCommitter, type Written } from "../store/group_commit.ts";
 import { DatabaseFileLostError, describeTarget, isPostgresUrl, openStore } from "../store/open.ts";
 import type { Inserted, NewOrder, OrderUpdate } from "../store/types.ts";
 import { VERSION } from "../util/version.ts";
@@ -180,8 +180,10 @@ export async function startServer(
       throw error;
     }
   }
+  // A store that writes synchronously lets the next batch be written while this one is synced.
+  const write = store.write?.bind(store);
   const commit = (inserts: readonly NewOrder[], updates: readonly OrderUpdate[]) =>
-    store.commit(inserts, updates);
+    write ? write(inserts, updates) : store.commit(inserts, updates);
   const localPool = (events: PoolEvents) =>
     new WorkerPool({
       size: config.workers,
@@ -477,20 +479,26 @@ function writeErrorLogger(log: Logger): (error: unknown) => void {
   };
 }
 
-/** The store's commit, with its duration and outcome reported to the metrics. */
+/**
+ * The store's commit, with its duration (until durable) and outcome
+ * reported to the metrics.
+ */
 function timedCommit<A extends unknown[], R>(
-  commit: (...args: A) => Promise<R>,
+  commit: (...args: A) => Promise<R[]> | Written<R>,
   recorder: MetricsRecorder,
-): (...args: A) => Promise<R> {
-  return async (...args) => {
+): (...args: A) => Promise<R[]> | Written<R> {
+  return (...args) => {
     const started = performance.now();
-    let ok = false;
+    const record = (ok: boolean) => recorder.committed(performance.now() - started, ok);
+    let outcome;
     try {
-      const result = await commit(...args);
-      ok = true;
-      return result;
-    } finally {
-      recorder.committed(performance.now() - started, ok);
+      outcome = commit(...args);
+    } catch (error) {
+      record(false);
+      throw error;
     }
+    const durable = outcome instanceof Promise ? outcome : outcome.durable;
+    durable.then(() => record(true), () => record(false));
+    return outcome;
   };
 }

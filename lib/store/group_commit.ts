@@ -5,7 +5,10 @@
  * only after the transaction has committed.
  *
  * One transaction runs at a time: writes requested while it runs form the
- * next batch, so batches commit (and ids are given) in request order.
+ * next batch, so batches commit (and ids are given) in request order. A
+ * store that writes synchronously and syncs afterwards (see
+ * {@linkcode Written}) lets the next batch be written while the previous one
+ * is synced; batches still become durable, and are answered, in order.
  *
  * The next batch starts with `setImmediate`, after the I/O of the current
  * turn, not with `setTimeout(0)`: Deno runs a chain of zero-delay timeouts
@@ -17,11 +20,29 @@
  */
 import { clearImmediate, setImmediate } from "node:timers";
 
-/** The transaction: applies all inserts and updates at once, resolving with the inserts' results. */
+/**
+ * A transaction already written when the function that made it returned,
+ * whose durability comes later (SQLite: committed, the `-wal` not yet
+ * synced). The next batch can then be written while this one becomes
+ * durable; its callers still hear only once `durable` resolves. A store
+ * resolves the `durable` of its batches in the order it wrote them (see
+ * `WalSync.sync`), so callers are answered in order too.
+ */
+export interface Written<Result> {
+  results: Result[];
+  /** Resolves once the transaction is durable; rejects if that failed. */
+  durable: Promise<void>;
+}
+
+/**
+ * The transaction: applies all inserts and updates at once, with the
+ * inserts' results. Either a promise of them (one transaction at a time), or
+ * {@linkcode Written} (the write is done, throwing if it failed).
+ */
 export type CommitFn<Insert, Update, Result> = (
   inserts: readonly Insert[],
   updates: readonly Update[],
-) => Promise<Result[]>;
+) => Promise<Result[]> | Written<Result>;
 
 /** Options for {@linkcode GroupCommitter}. */
 export interface GroupCommitterOptions {
@@ -65,6 +86,10 @@ export class GroupCommitter<Insert, Update, Result> {
   #running: Promise<boolean> | undefined;
   #retryDelay: number;
   #closed = false;
+  /** Written batches not yet durable, each resolving when it is answered. */
+  readonly #syncing = new Set<Promise<void>>();
+  /** Updates whose batch was written but never became durable. */
+  #undurable = 0;
 
   constructor(commit: CommitFn<Insert, Update, Result>, options: GroupCommitterOptions = {}) {
     this.#commit = commit;
@@ -142,7 +167,13 @@ export class GroupCommitter<Insert, Update, Result> {
   async #run(inserts: Pending<Insert>[], updates: Pending<Update>[]): Promise<boolean> {
     let results: Result[];
     try {
-      results = await this.#commit(inserts.map((p) => p.value), updates.map((p) => p.value));
+      const outcome = this.#commit(inserts.map((p) => p.value), updates.map((p) => p.value));
+      if (!(outcome instanceof Promise)) {
+        this.#retryDelay = this.#options.retryDelayMs;
+        this.#answerWhenDurable(outcome, inserts, updates);
+        return true;
+      }
+      results = await outcome;
     } catch (error) {
       this.#options.onError?.(error);
       for (const pending of inserts) pending.reject(error);
@@ -156,6 +187,32 @@ export class GroupCommitter<Insert, Update, Result> {
   }
 
   /**
+   * Settles a written batch's callers once it is durable. If it never
+   * becomes durable its writes are not retried: the store refuses every
+   * later write too (a failed sync leaves the file's state unknown), and
+   * the orders are taken up from their last durable state at the next start.
+   */
+  #answerWhenDurable(
+    written: Written<Result>,
+    inserts: Pending<Insert>[],
+    updates: Pending<Update>[],
+  ) {
+    const answered = written.durable.then(
+      () => {
+        inserts.forEach((pending, i) => pending.resolve(written.results[i] as never));
+        for (const pending of updates) pending.resolve(undefined as never);
+      },
+      (error) => {
+        this.#options.onError?.(error);
+        for (const pending of inserts) pending.reject(error);
+        for (const pending of updates) pending.reject(error);
+        this.#undurable += updates.length;
+      },
+    ).finally(() => this.#syncing.delete(answered));
+    this.#syncing.add(answered);
+  }
+
+  /**
    * Commits what is pending and refuses further writes. Resolves with how
    * many updates could not be committed (they are lost to this run; the
    * orders they describe are recovered from their last committed state at
@@ -166,7 +223,8 @@ export class GroupCommitter<Insert, Update, Result> {
     await this.flush();
     this.#cancelScheduled?.();
     this.#cancelScheduled = undefined;
-    const lost = this.#updates.length;
+    await Promise.all(this.#syncing);
+    const lost = this.#updates.length + this.#undurable;
     const error = closedError();
     for (const pending of this.#updates) pending.reject(error);
     this.#updates = [];

@@ -101,3 +101,67 @@ Deno.test("close reports updates that could not be written and rejects them", as
   assert.equal(await committer.close(), 1);
   await assert.rejects(update, /cerrada/);
 });
+
+/** A store that writes at once and becomes durable when the test says, batch by batch. */
+function writtenCommitter() {
+  const batches: Batch[] = [];
+  const durable: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  let nextId = 1;
+  const committer = new GroupCommitter<string, string, number>((inserts, updates) => {
+    batches.push({ inserts: [...inserts], updates: [...updates] });
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    durable.push({ resolve, reject });
+    return { results: inserts.map(() => nextId++), durable: promise };
+  });
+  return { committer, batches, durable };
+}
+
+/** Waits for the committer's next turn (it schedules with setImmediate). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 1));
+}
+
+Deno.test("a written batch lets the next one be written before it is durable; callers hear in order, once durable", async () => {
+  const { committer, batches, durable } = writtenCommitter();
+  const heard: string[] = [];
+  const first = committer.insert("a").then((id) => heard.push(`a=${id}`));
+  await nextTurn();
+  const second = committer.insert("b").then((id) => heard.push(`b=${id}`));
+  const update = committer.update("u").then(() => heard.push("u"));
+  await nextTurn();
+  assert.deepEqual(batches, [{ inserts: ["a"], updates: [] }, { inserts: ["b"], updates: ["u"] }]);
+  assert.deepEqual(heard, [], "nothing is answered before it is durable");
+  durable[0]!.resolve();
+  await first;
+  assert.deepEqual(heard, ["a=1"]);
+  durable[1]!.resolve();
+  await Promise.all([second, update]);
+  assert.deepEqual(heard, ["a=1", "b=2", "u"]);
+  assert.equal(await committer.close(), 0);
+});
+
+Deno.test("a written batch that never becomes durable fails its callers and is counted at close", async () => {
+  const { committer, durable } = writtenCommitter();
+  const insert = committer.insert("a");
+  const update = committer.update("u");
+  await nextTurn();
+  durable[0]!.reject(new Error("EIO"));
+  await assert.rejects(insert, /EIO/);
+  await assert.rejects(update, /EIO/);
+  assert.equal(await committer.close(), 1, "the update is lost to this run");
+});
+
+Deno.test("close waits for written batches to become durable", async () => {
+  const { committer, durable } = writtenCommitter();
+  const insert = committer.insert("a");
+  let closed = false;
+  const closing = committer.close().then((lost) => {
+    closed = true;
+    return lost;
+  });
+  await nextTurn();
+  assert.equal(closed, false);
+  durable[0]!.resolve();
+  assert.equal(await insert, 1);
+  assert.equal(await closing, 0);
+});

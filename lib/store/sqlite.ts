@@ -37,6 +37,7 @@ import type {
 } from "./types.ts";
 import { checkNoOrphanWal, FileIdentity } from "./file_identity.ts";
 import { WalSync } from "./wal_sync.ts";
+import type { Written } from "./group_commit.ts";
 
 interface Migration {
   version: number;
@@ -324,9 +325,25 @@ class SqliteStore implements OrderStore {
    * same
    */
   commit(inserts: readonly NewOrder[], updates: readonly OrderUpdate[]): Promise<Inserted[]> {
-    const committed = this.#settled(() => this.#commit(inserts, updates));
-    const wal = this.#wal;
-    return wal ? committed.then(async (inserted) => (await wal.sync(), inserted)) : committed;
+    try {
+      const { results, durable } = this.write(inserts, updates);
+      return durable.then(() => results);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * The transaction of {@linkcode commit}, written before this returns; its
+   * `durable` resolves once the `-wal` is synced (at once with `--sync
+   * normal`). The group committer writes the next batch meanwhile.
+   *
+   * @throws {DatabaseFileLostError} as `commit` rejects
+   * @throws {WalSyncError} as `commit` rejects
+   */
+  write(inserts: readonly NewOrder[], updates: readonly OrderUpdate[]): Written<Inserted> {
+    const results = this.#commit(inserts, updates);
+    return { results, durable: this.#wal ? this.#wal.sync() : Promise.resolve() };
   }
 
   #commit(inserts: readonly NewOrder[], updates: readonly OrderUpdate[]): Inserted[] {

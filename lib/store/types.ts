@@ -13,6 +13,7 @@
  * @module
  */
 import type { Estado, OrderView } from "../wire/protocol.ts";
+import type { Written } from "./group_commit.ts";
 
 export type { Estado, OrderView };
 
@@ -135,6 +136,13 @@ export interface OrderStore extends OrderReader {
    * order given.
    */
   commit(inserts: readonly NewOrder[], updates: readonly OrderUpdate[]): Promise<Inserted[]>;
+  /**
+   * For a store that writes synchronously (SQLite): `commit` in two steps,
+   * the transaction written when this returns (throwing if it failed), and
+   * durable when the returned `durable` resolves. The group committer uses
+   * it to write the next batch while this one is synced.
+   */
+  write?(inserts: readonly NewOrder[], updates: readonly OrderUpdate[]): Written<Inserted>;
   findById(id: number): Promise<OrderView | undefined>;
   findIdByKey(clave: string): Promise<number | undefined>;
   /**

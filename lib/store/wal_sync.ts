@@ -23,6 +23,9 @@ export class WalSyncError extends Error {
   override name = "WalSyncError";
 }
 
+/** What a sync needs of a file: a `Deno.FsFile`, or a test's stand-in. */
+export type SyncableFile = Pick<Deno.FsFile, "syncData" | "close">;
+
 /**
  * The `-wal` of an open SQLite database in WAL mode, held open to sync it.
  * Close it only after the database is closed.
@@ -36,11 +39,16 @@ export class WalSyncError extends Error {
  */
 export class WalSync {
   readonly #path: string;
-  readonly #file: Deno.FsFile;
+  readonly #file: SyncableFile;
+  /** The sync under way, if any. */
+  #running: Promise<void> | undefined;
+  /** The sync that starts when the running one ends, shared by all who ask meanwhile. */
+  #next: Promise<void> | undefined;
   #failed: WalSyncError | undefined;
   #closed = false;
 
-  private constructor(path: string, file: Deno.FsFile) {
+  /** Syncs `file`, named `path` in errors; {@linkcode WalSync.open} opens a database's. */
+  constructor(path: string, file: SyncableFile) {
     this.#path = path;
     this.#file = file;
   }
@@ -63,11 +71,33 @@ export class WalSync {
 
   /**
    * Resolves once everything written to the `-wal` before this call is on
-   * disk.
+   * disk. One sync runs at a time: a call made while one runs (which may
+   * have started before this call's writes) waits for the next, which
+   * starts when the running one ends and serves every call made meanwhile.
+   * So calls resolve in the order they were made, and a burst of commits
+   * costs two syncs, not one each.
    *
    * @throws {WalSyncError} if this or any earlier sync failed
    */
-  async sync(): Promise<void> {
+  sync(): Promise<void> {
+    if (this.#failed) return Promise.reject(this.#failed);
+    if (!this.#running) return this.#running = this.#start();
+    return this.#next ??= this.#running.then(
+      () => this.#running = this.#start(),
+      () => Promise.reject(this.#failed),
+    );
+  }
+
+  #start(): Promise<void> {
+    this.#next = undefined;
+    const running: Promise<void> = this.#syncOnce().finally(() => {
+      // With a next sync waiting, it takes over as soon as this one ends.
+      if (this.#running === running && !this.#next) this.#running = undefined;
+    });
+    return running;
+  }
+
+  async #syncOnce(): Promise<void> {
     if (this.#failed) throw this.#failed;
     try {
       await this.#file.syncData();
