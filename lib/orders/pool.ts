@@ -215,6 +215,8 @@ export class WorkerPool {
   /** Orders sent to workers, running or waiting there. */
   #atWorkers = 0;
   #dispatching = true;
+  /** A dispatch is due at the end of the current task (see `submit`). */
+  #dispatchQueued = false;
   #idleWaiters: (() => void)[] = [];
 
   /** @throws {RangeError} if size is not a positive integer */
@@ -269,10 +271,24 @@ export class WorkerPool {
     return busy;
   }
 
-  /** Adds an order at the back of the queue. */
+  /**
+   * Adds an order at the back of the queue. Orders with no work travel
+   * several to a message, so they are sent once the current task's
+   * submissions are all in (a microtask later): a group commit's orders
+   * arrive one continuation at a time, and would otherwise go one per message
+   * whenever a worker had room.
+   */
   submit(job: PoolJob): void {
     this.#queue.push(job);
-    this.#dispatch();
+    if (this.#pipelining.batch === 1) {
+      this.#dispatch();
+    } else if (!this.#dispatchQueued) {
+      this.#dispatchQueued = true;
+      queueMicrotask(() => {
+        this.#dispatchQueued = false;
+        this.#dispatch();
+      });
+    }
   }
 
   /**

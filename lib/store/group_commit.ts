@@ -60,6 +60,12 @@ interface Pending<T> {
   reject: (error: unknown) => void;
 }
 
+/**
+ * Written batches that may wait for durability at once: one being synced and
+ * one written meanwhile, whose sync starts when that one ends.
+ */
+const WRITTEN_AHEAD = 2;
+
 const closedError = () => new Error("no se puede escribir: la base de datos está cerrada");
 
 /**
@@ -146,11 +152,20 @@ export class GroupCommitter<Insert, Update, Result> {
     this.#cancelScheduled = undefined;
     if (this.#running) return this.#running.then(() => this.flush());
     if (this.pending === 0) return Promise.resolve(true);
+    if (this.#syncing.size >= WRITTEN_AHEAD) {
+      // Writing more would only add commits: they would all wait for the same syncs.
+      const [oldest] = this.#syncing;
+      return this.#occupy(oldest!.then(() => true));
+    }
     const inserts = this.#inserts;
     const updates = this.#updates;
     this.#inserts = [];
     this.#updates = [];
-    const running = this.#run(inserts, updates);
+    return this.#occupy(this.#run(inserts, updates));
+  }
+
+  /** Holds the next batch back until `running` settles, then schedules it. */
+  #occupy(running: Promise<boolean>): Promise<boolean> {
     this.#running = running;
     running.then((committed) => {
       this.#running = undefined;
