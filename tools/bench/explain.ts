@@ -201,8 +201,9 @@ export function explainAdmission(m: Measurements): string {
   if (limit === "main thread") {
     text += " With --work-ms 0 the same thread also completes every order it admits: besides its " +
       `INSERT, each order goes to a worker (${PIPE.depth} to a message, lib/orders/pool.ts) and ` +
-      "comes back as a state change (start and end, one UPDATE when they share a commit), and " +
-      "every commit waits for its fsync on that thread (--sync full).";
+      "comes back as a state change (start and end, one UPDATE when they share a commit), also " +
+      "written by that thread; each commit's fdatasync of the -wal (--sync full) runs off it " +
+      "(lib/store/wal_sync.ts).";
   }
   return text;
 }

@@ -34,12 +34,12 @@ Deno.test("limitOf names the saturated thread, else the full machine, else waiti
 Deno.test("admission blames the main thread only when it was saturated", () => {
   const busy = explainAdmission(sample);
   assert.match(busy, /busy 0\.85 cores .*: the main thread is the bottleneck\./);
-  assert.match(busy, /every commit waits for its fsync on that thread/);
+  assert.match(busy, /each commit.s fdatasync of the -wal \(--sync full\) runs off it/);
   const idle = explainAdmission(sampleMeasurements({
     admission: { ...sample.admission, cpu: cpu({ serverMain: 0.4, server: 0.6, load: 0.3 }) },
   }));
   assert.doesNotMatch(idle, /main thread is the bottleneck/);
-  assert.doesNotMatch(idle, /every commit waits for its fsync/);
+  assert.doesNotMatch(idle, /fdatasync of the -wal/);
   assert.match(idle, /no thread was busy 80 % of the time, so the limit is waiting/);
   const loadBound = explainAdmission(sampleMeasurements({
     admission: { ...sample.admission, cpu: cpu({ serverMain: 0.6, load: 0.97 }) },
