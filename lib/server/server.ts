@@ -33,6 +33,7 @@ import { claimTarget, ClusterPool } from "../cluster/pool.ts";
 import { BacklogPool, windowFor } from "../orders/backlog.ts";
 import { encodeLine, failure, greeting } from "../wire/protocol.ts";
 import { GroupCommitter, type Written } from "../store/group_commit.ts";
+import { WalSyncError } from "../store/wal_sync.ts";
 import { DatabaseFileLostError, describeTarget, isPostgresUrl, openStore } from "../store/open.ts";
 import type { Inserted, NewOrder, OrderUpdate } from "../store/types.ts";
 import { VERSION } from "../util/version.ts";
@@ -467,13 +468,14 @@ function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
  * Logs a failed commit. An error every later commit repeats (the database
  * file deleted or renamed under the server) is said once, not per batch.
  */
+/** Logs write failures; a permanent one (a lost file, a failed sync) once, as every later write fails too. */
 function writeErrorLogger(log: Logger): (error: unknown) => void {
-  let lostReported = false;
+  let permanentReported = false;
   return (error) => {
-    if (!(error instanceof DatabaseFileLostError)) {
+    if (!(error instanceof DatabaseFileLostError || error instanceof WalSyncError)) {
       log.error(`no se pudo escribir en la base de datos: ${error}`);
-    } else if (!lostReported) {
-      lostReported = true;
+    } else if (!permanentReported) {
+      permanentReported = true;
       log.error(error.message);
     }
   };
