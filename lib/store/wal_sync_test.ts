@@ -59,7 +59,7 @@ Deno.test("a failed sync fails its callers, those waiting behind it and every la
 Deno.test("a real -wal is opened beside its database and synced", async () => {
   const dir = await Deno.makeTempDir({ prefix: "pedidos-wal-" });
   const path = `${dir}/p.db`;
-  await assert.rejects(async () => WalSync.open(path), Deno.errors.NotFound);
+  assert.throws(() => WalSync.open(path), Deno.errors.NotFound);
   await Deno.writeTextFile(`${path}-wal`, "frames");
   const wal = WalSync.open(path);
   await wal.sync();
