@@ -14,6 +14,7 @@
  * @module
  */
 import type { Logger } from "../util/log.ts";
+import { FrontPool } from "../orders/front_pool.ts";
 import {
   type LocalPool,
   pipeliningFor,
@@ -70,9 +71,8 @@ const DEFAULT_POLL_MS = 1000;
  *   finished: (id) => service.finishedElsewhere(id), awaited: () => service.awaited(), log });
  * ```
  */
-export class ClusterPool implements OrderPool {
+export class ClusterPool extends FrontPool implements OrderPool {
   readonly #queue: ClusterQueue;
-  readonly #local: LocalPool;
   readonly #target: number;
   readonly #log: Logger;
   readonly #awaited: () => Iterable<number>;
@@ -84,22 +84,11 @@ export class ClusterPool implements OrderPool {
   #stopped = false;
 
   constructor(options: ClusterPoolOptions) {
-    const { events } = options;
+    super(options.createPool, options.events);
     this.#queue = options.queue;
     this.#target = options.target;
     this.#log = options.log;
     this.#awaited = options.awaited;
-    this.#local = options.createPool({
-      ...events,
-      onDone: (job, worker, result) => {
-        events.onDone(job, worker, result);
-        this.#wake();
-      },
-      onFail: (job, worker, motivo, at) => {
-        events.onFail(job, worker, motivo, at);
-        this.#wake();
-      },
-    });
     this.#queue.subscribe({
       available: () => this.#wake(),
       finished: (ids) => {
@@ -108,6 +97,10 @@ export class ClusterPool implements OrderPool {
       resync: () => this.#resync(options.finished),
     });
     this.#poll = setInterval(() => this.#wake(), options.pollMs ?? DEFAULT_POLL_MS);
+    this.#wake();
+  }
+
+  protected roomFreed(): void {
     this.#wake();
   }
 
@@ -121,26 +114,6 @@ export class ClusterPool implements OrderPool {
     this.#wake();
   }
 
-  /** Orders this server claimed and has not started. */
-  get queued(): number {
-    return this.#local.queued;
-  }
-
-  /** Orders this server is processing now. */
-  get busy(): number {
-    return this.#local.busy;
-  }
-
-  /** This server's workers running an order now. */
-  get busyWorkers(): number {
-    return this.#local.busyWorkers;
-  }
-
-  /** This server's workers. */
-  get size(): number {
-    return this.#local.size;
-  }
-
   /**
    * Stops claiming and drains the local pool. What it leaves unfinished
    * stays held by this server until the store leaves the cluster, which
@@ -150,7 +123,7 @@ export class ClusterPool implements OrderPool {
     this.#stopped = true;
     clearInterval(this.#poll);
     await this.#claiming;
-    const { abandoned, queued } = await this.#local.drain(timeoutMs);
+    const { abandoned, queued } = await this.local.drain(timeoutMs);
     return { abandoned: abandoned.length, queued: queued.length };
   }
 
@@ -172,7 +145,7 @@ export class ClusterPool implements OrderPool {
   /** Claims until the local pool holds its target, or the queue has no more. */
   async #claim(): Promise<void> {
     while (!this.#stopped) {
-      const room = this.#target - this.#local.queued - this.#local.busy;
+      const room = this.#target - this.held;
       if (room <= 0) return;
       let claimed;
       try {
@@ -187,7 +160,7 @@ export class ClusterPool implements OrderPool {
       // Claimed while stopping: they stay held, and leaving the cluster releases them.
       if (this.#stopped) return;
       for (const order of claimed) {
-        this.#local.submit(storedJob(order));
+        this.local.submit(storedJob(order));
       }
       if (claimed.length < room) return;
     }

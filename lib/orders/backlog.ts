@@ -19,6 +19,7 @@
  * @module
  */
 import type { Logger } from "../util/log.ts";
+import { FrontPool } from "./front_pool.ts";
 import { type LocalPool, pipeliningFor, type PoolEvents, type PoolJob, storedJob } from "./pool.ts";
 import type { DrainedPool, OrderPool } from "./service.ts";
 import type { OrderStore } from "../store/types.ts";
@@ -63,9 +64,8 @@ export function windowFor(workers: number, workMs: number, processor = false): n
  * await pool.recover(); // how many orders a previous run left unfinished
  * ```
  */
-export class BacklogPool implements OrderPool {
+export class BacklogPool extends FrontPool implements OrderPool {
   readonly #store: BacklogPoolOptions["store"];
-  readonly #local: LocalPool;
   readonly #window: number;
   readonly #log: Logger;
   /** Orders committed, unfinished and not yet in the window: they are only on disk. */
@@ -83,21 +83,14 @@ export class BacklogPool implements OrderPool {
   #stopped = false;
 
   constructor(options: BacklogPoolOptions) {
-    const { events } = options;
+    super(options.createPool, options.events);
     this.#store = options.store;
     this.#window = options.window;
     this.#log = options.log;
-    this.#local = options.createPool({
-      ...events,
-      onDone: (job, worker, result) => {
-        events.onDone(job, worker, result);
-        this.#refill();
-      },
-      onFail: (job, worker, motivo, at) => {
-        events.onFail(job, worker, motivo, at);
-        this.#refill();
-      },
-    });
+  }
+
+  protected roomFreed(): void {
+    this.#refill();
   }
 
   /**
@@ -116,9 +109,9 @@ export class BacklogPool implements OrderPool {
   /** An order just committed: into the window if it has room and nothing is on disk before it. */
   submit(job: PoolJob): void {
     this.#newest = job.id;
-    if (this.#onDisk === 0 && this.#held < this.#window) {
+    if (this.#onDisk === 0 && this.held < this.#window) {
       this.#fed = job.id;
-      this.#local.submit(job);
+      this.local.submit(job);
       return;
     }
     this.#onDisk++;
@@ -126,23 +119,8 @@ export class BacklogPool implements OrderPool {
   }
 
   /** Orders not started yet: in the window, or only on disk. */
-  get queued(): number {
-    return this.#local.queued + this.#onDisk;
-  }
-
-  /** Orders being processed now. */
-  get busy(): number {
-    return this.#local.busy;
-  }
-
-  /** Workers running an order now. */
-  get busyWorkers(): number {
-    return this.#local.busyWorkers;
-  }
-
-  /** Workers in the pool. */
-  get size(): number {
-    return this.#local.size;
+  override get queued(): number {
+    return this.local.queued + this.#onDisk;
   }
 
   /** Stops reading the backlog and drains the workers; what is on disk stays `en cola`. */
@@ -150,19 +128,14 @@ export class BacklogPool implements OrderPool {
     this.#stopped = true;
     clearTimeout(this.#retry);
     await this.#reading;
-    const { abandoned, queued } = await this.#local.drain(timeoutMs);
+    const { abandoned, queued } = await this.local.drain(timeoutMs);
     return { abandoned: abandoned.length, queued: queued.length + this.#onDisk };
-  }
-
-  /** Orders in the window, started or not. */
-  get #held(): number {
-    return this.#local.queued + this.#local.busy;
   }
 
   /** Reads the next orders from disk once the window is down to half, unless a read is under way. */
   #refill(): void {
     if (this.#stopped || this.#reading || this.#retry || this.#onDisk === 0) return;
-    if (this.#held > this.#window / 2) return;
+    if (this.held > this.#window / 2) return;
     this.#reading = this.#read().finally(() => {
       this.#reading = undefined;
       // Orders finished or arrived while reading.
@@ -173,7 +146,7 @@ export class BacklogPool implements OrderPool {
   async #read(): Promise<void> {
     const through = this.#newest;
     const waiting = this.#onDisk;
-    const limit = Math.min(this.#window - this.#held, waiting);
+    const limit = Math.min(this.#window - this.held, waiting);
     let orders;
     try {
       orders = await this.#store.unfinished({ after: this.#fed, through, limit });
@@ -193,7 +166,7 @@ export class BacklogPool implements OrderPool {
       const job = storedJob(order);
       // Admitted by this run: its wait in the queue is measured from then.
       if (order.id > this.#recoveredThrough) job.recibido = job.pedido.recibido;
-      this.#local.submit(job);
+      this.local.submit(job);
     }
     if (orders.length === limit) {
       this.#onDisk -= orders.length;
