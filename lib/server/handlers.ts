@@ -9,7 +9,7 @@
 import type { OrderListener, OrderService } from "../orders/service.ts";
 import { viewFor } from "../auth/access.ts";
 import type { ConnectionAuth } from "./auth.ts";
-import { failure, type Reply, statisticsReply } from "../wire/protocol.ts";
+import { failure, invalidRequest, type Reply, statisticsReply } from "../wire/protocol.ts";
 import { parseRequest, type Request } from "../wire/schema.ts";
 
 /** What the handlers ask of the order service. */
@@ -91,14 +91,10 @@ export function handleMessage(
   const validation = parseRequest(message);
   if (!validation.ok) {
     service.recordRejected("pedido_invalido");
-    return failure("pedido_invalido", summarize(validation.errores), validation.errores);
+    return invalidRequest(validation.errores);
   }
   const request = validation.request;
   const handler = HANDLERS[request.tipo] as Handler<typeof request.tipo>;
   return handler(request as never, context, service);
 }
 
-function summarize(errores: Record<string, string>): string {
-  const fields = Object.keys(errores);
-  return fields.length === 1 ? errores[fields[0]!]! : `${fields.length} errores`;
-}

@@ -216,6 +216,22 @@ export function failure(
 }
 
 /**
+ * The reply to a request that failed validation: one error per field, and
+ * the message names the only one or counts them.
+ *
+ * @example
+ * ```ts
+ * invalidRequest({ cliente: "falta cliente" }).mensaje;
+ * // "❌ Pedido inválido: falta cliente"
+ * ```
+ */
+export function invalidRequest(errores: Record<string, string>): ErrorReply {
+  const fields = Object.keys(errores);
+  const detalle = fields.length === 1 ? errores[fields[0]!]! : `${fields.length} errores`;
+  return failure("pedido_invalido", detalle, errores);
+}
+
+/**
  * Whether a status reply carries the whole order.
  *
  * @example

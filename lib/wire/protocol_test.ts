@@ -6,6 +6,7 @@ import {
   failure,
   finishedEvent,
   greeting,
+  invalidRequest,
   MAX_GREETING_BYTES,
   type OrderView,
   statisticsReply,
@@ -77,4 +78,16 @@ Deno.test("a statistics reply's line reuses the snapshot's JSON and equals its o
     encodeLine(statisticsReply(other, '{"recibidos":3.0}')),
     '{"ok":true,"mensaje":"📊 Estadísticas del servidor","estadisticas":{"recibidos":3.0}}\n',
   );
+});
+
+Deno.test("an invalid request's message names its only error, or counts them", () => {
+  assert.deepEqual(invalidRequest({ cliente: "falta cliente" }), {
+    ok: false,
+    codigo: "pedido_invalido",
+    mensaje: "❌ Pedido inválido: falta cliente",
+    errores: { cliente: "falta cliente" },
+  });
+  const two = invalidRequest({ cliente: "falta cliente", direccion: "falta direccion" });
+  assert.equal(two.mensaje, "❌ Pedido inválido: 2 errores");
+  assert.deepEqual(two.errores, { cliente: "falta cliente", direccion: "falta direccion" });
 });

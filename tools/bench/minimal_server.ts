@@ -32,7 +32,7 @@ import {
 } from "../../lib/util/cli.ts";
 import { writeAll } from "../../lib/util/net.ts";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "../../lib/wire/framing.ts";
-import { type Codigo, encodeLine, failure, greeting } from "../../lib/wire/protocol.ts";
+import { encodeLine, failure, greeting, invalidRequest } from "../../lib/wire/protocol.ts";
 import { type Order, parseOrder } from "../../lib/wire/schema.ts";
 
 const FLAGS: readonly FlagSpec[] = [
@@ -145,14 +145,6 @@ class Client {
       // Already closed.
     }
   }
-}
-
-/** A reply line for a failure, as the real server builds it. */
-function failureLine(codigo: Codigo, errores?: Record<string, string>): string {
-  if (!errores) return encodeLine(failure(codigo));
-  const fields = Object.keys(errores);
-  const detalle = fields.length === 1 ? errores[fields[0]!]! : `${fields.length} errores`;
-  return encodeLine(failure(codigo, detalle, errores));
 }
 
 const NOT_JSON = encodeLine(failure("json_invalido"));
@@ -268,7 +260,7 @@ export function startMinimalServer(
     }
     const validation = parseOrder(message as Record<string, unknown>);
     if (!validation.ok) {
-      client.held += failureLine("pedido_invalido", validation.errores);
+      client.held += encodeLine(invalidRequest(validation.errores));
       return;
     }
     const order = validation.request as Order;
