@@ -97,4 +97,3 @@ export function handleMessage(
   const handler = HANDLERS[request.tipo] as Handler<typeof request.tipo>;
   return handler(request as never, context, service);
 }
-
