@@ -22,35 +22,20 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { setImmediate } from "node:timers";
 import { z } from "zod";
-import {
-  type FlagSpec,
-  HELP_FLAG,
-  integerFlag,
-  parseCommand,
-  runMain,
-  usage,
-} from "../../lib/util/cli.ts";
+import { type FlagSpec, HELP_FLAG, parseCommand, runMain, usage } from "../../lib/util/cli.ts";
 import { writeAll } from "../../lib/util/net.ts";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "../../lib/wire/framing.ts";
 import { encodeLine, failure, greeting, invalidRequest } from "../../lib/wire/protocol.ts";
 import { type Order, parseOrder } from "../../lib/wire/schema.ts";
+import {
+  acceptedLine,
+  LISTEN_FLAGS,
+  listenFlagsShape,
+  serveUntilStopped,
+} from "./ceiling_server.ts";
 
 const FLAGS: readonly FlagSpec[] = [
-  {
-    name: "host",
-    type: "string",
-    placeholder: "DIR",
-    default: "127.0.0.1",
-    description: "dirección en la que escuchar",
-  },
-  {
-    name: "port",
-    type: "string",
-    short: "p",
-    placeholder: "N",
-    default: "0",
-    description: "puerto TCP; 0 elige uno libre",
-  },
+  ...LISTEN_FLAGS,
   {
     name: "db",
     type: "string",
@@ -61,8 +46,7 @@ const FLAGS: readonly FlagSpec[] = [
 ];
 
 const flagsSchema = z.object({
-  host: z.string().min(1, { error: "no puede estar vacío" }).optional(),
-  port: integerFlag(0, 65535).optional(),
+  ...listenFlagsShape,
   db: z.string({ error: "falta la base de datos (--db RUTA)" })
     .min(1, { error: "no puede estar vacío" }),
 });
@@ -272,7 +256,7 @@ export function startMinimalServer(
       order.direccion,
       recibido,
     );
-    client.held += `{"ok":true,"id":${id},"mensaje":"✅ Pedido encolado #${id}"}\n`;
+    client.held += acceptedLine(id);
   };
 
   const connections = new Set<Client>();
@@ -383,12 +367,7 @@ async function main(args: string[]): Promise<number> {
   }
   const host = flags.host ?? "127.0.0.1";
   const server = startMinimalServer({ hostname: host, port: flags.port ?? 0, db: flags.db });
-  console.error(`servidor mínimo: escuchando en ${host}:${server.port}`);
-  const { promise, resolve } = Promise.withResolvers<void>();
-  Deno.addSignalListener("SIGTERM", resolve);
-  Deno.addSignalListener("SIGINT", resolve);
-  await promise;
-  await server.close();
+  await serveUntilStopped("servidor mínimo", host, server);
   return 0;
 }
 

@@ -14,40 +14,19 @@
  * @module
  */
 import { z } from "zod";
-import {
-  type FlagSpec,
-  HELP_FLAG,
-  integerFlag,
-  parseCommand,
-  runMain,
-  usage,
-} from "../../lib/util/cli.ts";
+import { type FlagSpec, HELP_FLAG, parseCommand, runMain, usage } from "../../lib/util/cli.ts";
 import { writeAll } from "../../lib/util/net.ts";
 import { encodeLine, greeting } from "../../lib/wire/protocol.ts";
+import {
+  acceptedLine,
+  LISTEN_FLAGS,
+  listenFlagsShape,
+  serveUntilStopped,
+} from "./ceiling_server.ts";
 
-const FLAGS: readonly FlagSpec[] = [
-  {
-    name: "host",
-    type: "string",
-    placeholder: "DIR",
-    default: "127.0.0.1",
-    description: "dirección en la que escuchar",
-  },
-  {
-    name: "port",
-    type: "string",
-    short: "p",
-    placeholder: "N",
-    default: "0",
-    description: "puerto TCP; 0 elige uno libre",
-  },
-  HELP_FLAG,
-];
+const FLAGS: readonly FlagSpec[] = [...LISTEN_FLAGS, HELP_FLAG];
 
-const flagsSchema = z.object({
-  host: z.string().min(1, { error: "no puede estar vacío" }).optional(),
-  port: integerFlag(0, 65535).optional(),
-});
+const flagsSchema = z.object(listenFlagsShape);
 
 const LF = 0x0a;
 const READ_BYTES = 64 * 1024;
@@ -90,7 +69,7 @@ export function startTrivialServer(options: { hostname: string; port: number }):
           const lf = buffer.subarray(from, count).indexOf(LF);
           if (lf === -1) break;
           const id = nextId++;
-          replies += `{"ok":true,"id":${id},"mensaje":"✅ Pedido encolado #${id}"}\n`;
+          replies += acceptedLine(id);
           from += lf + 1;
         }
         if (replies !== "") await writeAll(conn, encoder.encode(replies));
@@ -153,13 +132,9 @@ async function main(args: string[]): Promise<number> {
     ));
     return 0;
   }
-  const server = startTrivialServer({ hostname: flags.host ?? "127.0.0.1", port: flags.port ?? 0 });
-  console.error(`servidor trivial: escuchando en ${flags.host ?? "127.0.0.1"}:${server.port}`);
-  const { promise, resolve } = Promise.withResolvers<void>();
-  Deno.addSignalListener("SIGTERM", resolve);
-  Deno.addSignalListener("SIGINT", resolve);
-  await promise;
-  await server.close();
+  const host = flags.host ?? "127.0.0.1";
+  const server = startTrivialServer({ hostname: host, port: flags.port ?? 0 });
+  await serveUntilStopped("servidor trivial", host, server);
   return 0;
 }
 
