@@ -13,7 +13,7 @@ export type Outcome = "listo" | "fallido";
 export interface OrderObserver {
   /** A submitted order was answered: `accepted`, `duplicate`, or the refusal's `codigo`. */
   received(result: string): void;
-  /** Orders a previous run left unfinished were queued again at start-up. */
+  /** Orders a previous run left unfinished are taken up again (read from the database as room frees). */
   recovered(count: number): void;
   /**
    * An order started on a worker (epoch ms). `receivedAt` is when it was

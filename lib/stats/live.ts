@@ -105,7 +105,7 @@ export class ProcessingStats {
     this.#version++;
   }
 
-  /** Counts an order a previous run left unfinished and this run queued again. */
+  /** Counts orders a previous run left unfinished and this run takes up again. */
   recordRecovered(count = 1): void {
     this.#recuperados += count;
     this.#version++;

@@ -126,7 +126,10 @@ export class GroupCommitter<Insert, Update, Result> {
     return promise;
   }
 
-  /** Arms the timer, unless it is armed or a transaction runs (which re-arms it when done). */
+  /**
+   * Schedules a flush (next turn for 0, else after `delay`), unless one is
+   * scheduled or a transaction runs (which schedules one when done).
+   */
   #schedule(delay: number) {
     if (this.#cancelScheduled !== undefined || this.#running) return;
     const run = () => {
