@@ -81,15 +81,15 @@ export async function startTestServer(
 
 const encoder = new TextEncoder();
 
-/** A raw protocol client: send bytes, read lines. */
-export class TestClient implements AsyncDisposable {
-  readonly conn: Deno.TcpConn;
+/** A raw protocol client, over TCP or TLS: send bytes, read lines. */
+export class TestClient<C extends Deno.Conn = Deno.TcpConn> implements AsyncDisposable {
+  readonly conn: C;
   readonly #lines: LineReader;
   /** A read still under way after a timeout, which the next call takes over. */
   #reading: Promise<string | null> | undefined;
   #closed = false;
 
-  private constructor(conn: Deno.TcpConn) {
+  private constructor(conn: C) {
     this.conn = conn;
     this.#lines = new LineReader(conn);
   }
@@ -97,6 +97,16 @@ export class TestClient implements AsyncDisposable {
   /** Connects; does not read the greeting (see `greeting()`). */
   static async connect(port: number, hostname: string = "127.0.0.1"): Promise<TestClient> {
     return new TestClient(await Deno.connect({ hostname, port }));
+  }
+
+  /**
+   * Connects over TLS, trusting `ca` and checking the certificate against
+   * `hostname`; does not read the greeting.
+   */
+  static async tls(port: number, hostname: string, ca: string): Promise<TestClient<Deno.TlsConn>> {
+    const conn = await Deno.connectTls({ hostname, port, caCerts: [ca] });
+    await conn.handshake();
+    return new TestClient(conn);
   }
 
   /** Connects and reads the greeting line. */

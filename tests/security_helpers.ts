@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { writeAll } from "../lib/util/net.ts";
 
 /** Whether `openssl` can be run here; tests that need it are ignored otherwise. */
 export const HAS_OPENSSL = await (async () => {
@@ -86,84 +85,4 @@ export async function writeTokens(dir: string): Promise<string> {
   );
   await Deno.chmod(path, 0o600);
   return path;
-}
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-/** A protocol client over any connection: send JSON lines, read JSON lines. */
-export class LineClient implements AsyncDisposable {
-  readonly conn: Deno.Conn;
-  #buffer = "";
-  #closed = false;
-
-  constructor(conn: Deno.Conn) {
-    this.conn = conn;
-  }
-
-  /** Connects over TLS, trusting `ca`, verifying the certificate against `hostname`. */
-  static async tls(port: number, hostname: string, ca: string): Promise<LineClient> {
-    const conn = await Deno.connectTls({ hostname, port, caCerts: [ca] });
-    await conn.handshake();
-    return new LineClient(conn);
-  }
-
-  /** Connects over plain TCP. */
-  static async tcp(port: number, hostname: string): Promise<LineClient> {
-    return new LineClient(await Deno.connect({ hostname, port }));
-  }
-
-  /** Sends `text` whole. */
-  send(text: string): Promise<void> {
-    return writeAll(this.conn, encoder.encode(text));
-  }
-
-  /** The next line parsed as JSON, or `null` once the server has closed. */
-  async read(timeoutMs = 10_000): Promise<Record<string, unknown> | null> {
-    const chunk = new Uint8Array(16 * 1024);
-    const deadline = Date.now() + timeoutMs;
-    while (!this.#buffer.includes("\n")) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => resolve("timeout"), Math.max(0, deadline - Date.now()));
-      });
-      const count = await Promise.race([
-        this.conn.read(chunk).catch((error) => {
-          if (error instanceof Deno.errors.ConnectionReset) return null;
-          throw error;
-        }),
-        timeout,
-      ]).finally(() => clearTimeout(timer));
-      if (count === "timeout") throw new Error(`no line within ${timeoutMs} ms`);
-      if (count === null) return null;
-      this.#buffer += decoder.decode(chunk.subarray(0, count), { stream: true });
-    }
-    const index = this.#buffer.indexOf("\n");
-    const line = this.#buffer.slice(0, index);
-    this.#buffer = this.#buffer.slice(index + 1);
-    return JSON.parse(line);
-  }
-
-  /** Sends one request line and reads one line back. */
-  async request(value: object): Promise<Record<string, unknown>> {
-    await this.send(JSON.stringify(value) + "\n");
-    const reply = await this.read();
-    if (reply === null) throw new Error("connection closed before a reply");
-    return reply;
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    try {
-      this.conn.close();
-    } catch {
-      // The server closed it first.
-    }
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    this.close();
-    return Promise.resolve();
-  }
 }

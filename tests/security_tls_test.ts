@@ -17,9 +17,10 @@ import {
   spawnServer,
   startTestServer,
   tempDir,
+  TestClient,
   waitFor,
 } from "./helpers.ts";
-import { HAS_OPENSSL, LineClient, makePki, TOKENS, writeTokens } from "./security_helpers.ts";
+import { HAS_OPENSSL, makePki, TOKENS, writeTokens } from "./security_helpers.ts";
 
 const ANA = ["--cliente", "Ana", "--productos", "pan", "--direccion", "Calle 1"];
 
@@ -163,11 +164,11 @@ Deno.test({
       "1",
     ]);
     const open = await Promise.all(
-      LOOPBACKS.map((host) => LineClient.tls(server.port, host, first.ca)),
+      LOOPBACKS.map((host) => TestClient.tls(server.port, host, first.ca)),
     );
     try {
       for (const conn of open) {
-        assert.equal((await conn.read())?.tipo, "bienvenida");
+        assert.equal((await conn.readJson()).tipo, "bienvenida");
         assert.equal((await conn.request(order())).ok, true);
       }
 
@@ -182,12 +183,12 @@ Deno.test({
       }
       for (const host of LOOPBACKS) {
         await assert.rejects(
-          LineClient.tls(server.port, host, first.ca),
+          TestClient.tls(server.port, host, first.ca),
           /UnknownIssuer/,
           `${host}: the old certificate is no longer served`,
         );
-        await using fresh = await LineClient.tls(server.port, host, second.ca);
-        assert.equal((await fresh.read())?.tipo, "bienvenida");
+        await using fresh = await TestClient.tls(server.port, host, second.ca);
+        assert.equal((await fresh.readJson()).tipo, "bienvenida");
         assert.equal((await fresh.request(order())).ok, true);
       }
 
@@ -199,8 +200,8 @@ Deno.test({
           /no se recargaron los certificados TLS .*no contiene ninguna clave/.test(server.stderr()),
         "the refused reload",
       );
-      await using still = await LineClient.tls(server.port, "::1", second.ca);
-      assert.equal((await still.read())?.tipo, "bienvenida");
+      await using still = await TestClient.tls(server.port, "::1", second.ca);
+      assert.equal((await still.readJson()).tipo, "bienvenida");
     } finally {
       for (const conn of open) conn.close();
     }
