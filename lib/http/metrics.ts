@@ -10,21 +10,10 @@
 import { collectDefaultMetrics, Counter, Gauge, type Histogram, Registry } from "prom-client";
 import type { BucketTotals } from "./buckets.ts";
 import type { MetricsRecorder } from "./recorder.ts";
+import type { OrderOccupancy } from "../orders/service.ts";
 
 /** What the server has in hand at this instant. */
-export interface Occupancy {
-  /** Orders admitted and waiting for a worker. */
-  enCola: number;
-  /** Orders being processed. */
-  enProceso: number;
-  /** The admission limit, `--max`. */
-  max: number;
-  /** Admission permits held (recovered orders may take it above `max`). */
-  enUso: number;
-  /** Workers processing an order. */
-  workersOcupados: number;
-  /** Workers in the pool. */
-  workers: number;
+export interface Occupancy extends OrderOccupancy {
   /** Open client connections. */
   conexiones: number;
 }

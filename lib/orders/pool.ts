@@ -35,6 +35,7 @@ import {
   type WorkResult,
 } from "./work.ts";
 import { abortNoticeMs } from "./processor.ts";
+import type { ClaimedOrder } from "../store/types.ts";
 
 /** An order waiting for, or in, a worker. */
 export interface PoolJob {
@@ -56,14 +57,7 @@ export interface PoolJob {
  *   fecha_recibido: "2026-12-01T10:00:00.000Z", intentos: 1 }).intentos; // 1
  * ```
  */
-export function storedJob(order: {
-  id: number;
-  cliente: string;
-  productos: string[];
-  direccion: string;
-  fecha_recibido: string;
-  intentos: number;
-}): PoolJob {
+export function storedJob(order: ClaimedOrder): PoolJob {
   return {
     id: order.id,
     pedido: {

@@ -94,6 +94,22 @@ export interface OrderServiceOptions {
   cluster?: Pick<ClusterQueue, "figures"> | undefined;
 }
 
+/** Queue, workers and admission at one moment (see `OrderService.occupancy`). */
+export interface OrderOccupancy {
+  /** Orders admitted and waiting for a worker. */
+  enCola: number;
+  /** Orders being processed. */
+  enProceso: number;
+  /** The admission limit, `--max`. */
+  max: number;
+  /** Admission permits held (recovered orders may take it above `max`). */
+  enUso: number;
+  /** Workers processing an order. */
+  workersOcupados: number;
+  /** Workers in the pool. */
+  workers: number;
+}
+
 /** What shutting down left behind. */
 export interface ShutdownSummary {
   snapshot: StatsSnapshot;
@@ -389,14 +405,7 @@ export class OrderService {
   }
 
   /** Queue, workers and admission right now; cheap enough for every metrics scrape. */
-  occupancy(): {
-    enCola: number;
-    enProceso: number;
-    max: number;
-    enUso: number;
-    workersOcupados: number;
-    workers: number;
-  } {
+  occupancy(): OrderOccupancy {
     return {
       enCola: this.#pool.queued,
       enProceso: this.#pool.busy,
